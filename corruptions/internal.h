@@ -1,0 +1,33 @@
+/* internal.h - helpers shared by the kernel files (not installed). */
+#ifndef SA_CORRUPTIONS_INTERNAL_H
+#define SA_CORRUPTIONS_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "corruptions.h"
+
+/* Clip v (in [0,1] units) and convert to 8 bits by truncation, as
+ * np.uint8(np.clip(v, 0, 1) * 255) does. */
+static inline uint8_t sa__to_u8(double v)
+{
+    if (!(v > 0.0)) /* also catches NaN */
+        return 0;
+    if (v >= 1.0)
+        return 255;
+    return (uint8_t)(v * 255.0);
+}
+
+typedef int (*sa__kernel)(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
+                          sa_error *err);
+
+int sa__gaussian_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
+                       sa_error *err);
+int sa__shot_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
+                   sa_error *err);
+int sa__impulse_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
+                      sa_error *err);
+int sa__contrast(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
+                 sa_error *err);
+
+#endif

@@ -1,0 +1,251 @@
+#include "rng.h"
+
+#include <math.h>
+
+#include "error.h"
+
+/* ---- MT19937 (Matsumoto & Nishimura), NumPy's seeding ---------------- */
+
+static void mt_seed(sa_rng *r, uint32_t s)
+{
+    r->mt[0] = s;
+    for (int i = 1; i < 624; i++)
+        r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + (uint32_t)i;
+    r->mti = 624;
+}
+
+static void mt_generate(sa_rng *r)
+{
+    static const uint32_t mag01[2] = {0u, 0x9908b0dfu};
+    uint32_t *mt = r->mt;
+    int k;
+    for (k = 0; k < 624 - 397; k++) {
+        uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
+        mt[k] = mt[k + 397] ^ (y >> 1) ^ mag01[y & 1u];
+    }
+    for (; k < 623; k++) {
+        uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
+        mt[k] = mt[k + (397 - 624)] ^ (y >> 1) ^ mag01[y & 1u];
+    }
+    uint32_t y = (mt[623] & 0x80000000u) | (mt[0] & 0x7fffffffu);
+    mt[623] = mt[396] ^ (y >> 1) ^ mag01[y & 1u];
+    r->mti = 0;
+}
+
+static uint32_t mt_next(sa_rng *r)
+{
+    if (r->mti >= 624)
+        mt_generate(r);
+    uint32_t y = r->mt[r->mti++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    y ^= y >> 18;
+    return y;
+}
+
+/* ---- xoshiro256** (Blackman & Vigna) seeded by splitmix64 ------------- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t xoshiro_next(sa_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+void sa_rng_seed(sa_rng *r, sa_rng_kind kind, uint64_t seed)
+{
+    SA_ASSERT(r);
+    r->kind = kind;
+    r->has_gauss = 0;
+    r->gauss = 0.0;
+    if (kind == SA_RNG_NUMPY) {
+        mt_seed(r, (uint32_t)(seed & 0xffffffffu));
+    } else {
+        uint64_t x = seed;
+        for (int i = 0; i < 4; i++)
+            r->s[i] = splitmix64(&x);
+        r->mti = 0;
+    }
+}
+
+uint32_t sa_rng_u32(sa_rng *r)
+{
+    if (r->kind == SA_RNG_NUMPY)
+        return mt_next(r);
+    return (uint32_t)(xoshiro_next(r) >> 32);
+}
+
+double sa_rng_double(sa_rng *r)
+{
+    if (r->kind == SA_RNG_NUMPY) {
+        uint32_t a = mt_next(r) >> 5, b = mt_next(r) >> 6;
+        return (a * 67108864.0 + b) / 9007199254740992.0;
+    }
+    return (double)(xoshiro_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double sa_rng_uniform(sa_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * sa_rng_double(r);
+}
+
+static double gauss(sa_rng *r)
+{
+    if (r->has_gauss) {
+        r->has_gauss = 0;
+        return r->gauss;
+    }
+    double x1, x2, r2;
+    do {
+        x1 = 2.0 * sa_rng_double(r) - 1.0;
+        x2 = 2.0 * sa_rng_double(r) - 1.0;
+        r2 = x1 * x1 + x2 * x2;
+    } while (r2 >= 1.0 || r2 == 0.0);
+    double f = sqrt(-2.0 * log(r2) / r2);
+    r->gauss = f * x1;
+    r->has_gauss = 1;
+    return f * x2;
+}
+
+double sa_rng_normal(sa_rng *r, double loc, double scale)
+{
+    double g = gauss(r);
+    return loc + scale * g;
+}
+
+int64_t sa_rng_randint(sa_rng *r, int64_t lo, int64_t hi)
+{
+    SA_ASSERT(lo < hi);
+    uint64_t range = (uint64_t)(hi - 1 - lo);
+    if (range == 0)
+        return lo;
+    uint64_t mask = range;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    mask |= mask >> 32;
+    uint64_t v;
+    if (range <= 0xffffffffull) {
+        do
+            v = sa_rng_u32(r) & mask;
+        while (v > range);
+    } else {
+        do {
+            uint64_t hi32 = sa_rng_u32(r);
+            v = ((hi32 << 32) | sa_rng_u32(r)) & mask;
+        } while (v > range);
+    }
+    return lo + (int64_t)v;
+}
+
+/* NumPy's random_loggam: log-gamma by a shifted Stirling series. */
+static double loggam(double x)
+{
+    static const double a[10] = {8.333333333333333e-02, -2.777777777777778e-03,
+                                 7.936507936507937e-04, -5.952380952380952e-04,
+                                 8.417508417508418e-04, -1.917526917526918e-03,
+                                 6.410256410256410e-03, -2.955065359477124e-02,
+                                 1.796443723688307e-01, -1.39243221690590e+00};
+    if (x == 1.0 || x == 2.0)
+        return 0.0;
+    int n = 0;
+    if (x <= 7.0)
+        n = (int)(7 - x);
+    double x0 = x + n;
+    double x2 = 1.0 / (x0 * x0);
+    double gl0 = a[9];
+    for (int k = 8; k >= 0; k--) {
+        gl0 *= x2;
+        gl0 += a[k];
+    }
+    double gl = gl0 / x0 + 0.5 * log(2.0 * M_PI) + (x0 - 0.5) * log(x0) - x0;
+    if (x <= 7.0) {
+        for (int k = 1; k <= n; k++) {
+            gl -= log(x0 - 1.0);
+            x0 -= 1.0;
+        }
+    }
+    return gl;
+}
+
+int64_t sa_rng_poisson(sa_rng *r, double lam)
+{
+    if (lam <= 0.0)
+        return 0;
+    if (lam < 10.0) {
+        double enlam = exp(-lam), prod = 1.0;
+        int64_t x = 0;
+        for (;;) {
+            prod *= sa_rng_double(r);
+            if (prod > enlam)
+                x++;
+            else
+                return x;
+        }
+    }
+    double slam = sqrt(lam), loglam = log(lam);
+    double b = 0.931 + 2.53 * slam;
+    double a = -0.059 + 0.02483 * b;
+    double invalpha = 1.1239 + 1.1328 / (b - 3.4);
+    double vr = 0.9277 - 3.6224 / (b - 2);
+    for (;;) {
+        double U = sa_rng_double(r) - 0.5;
+        double V = sa_rng_double(r);
+        double us = 0.5 - fabs(U);
+        int64_t k = (int64_t)floor((2 * a / us + b) * U + lam + 0.43);
+        if (us >= 0.07 && V <= vr)
+            return k;
+        if (k < 0 || (us < 0.013 && V > us))
+            continue;
+        if (log(V) + log(invalpha) - log(a / (us * us) + b) <=
+            -lam + (double)k * loglam - loggam((double)k + 1))
+            return k;
+    }
+}
+
+uint64_t sa_seed_derive(uint64_t seed, uint64_t key1, uint64_t key2, uint64_t key3)
+{
+    uint64_t x = seed;
+    uint64_t h = splitmix64(&x);
+    x = h ^ key1;
+    h = splitmix64(&x);
+    x = h ^ key2;
+    h = splitmix64(&x);
+    x = h ^ key3;
+    return splitmix64(&x);
+}
+
+uint64_t sa_hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; s && *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

@@ -1,0 +1,205 @@
+/* JPEG (libjpeg) and PNG (libpng simplified API) in memory. */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "fs.h"
+#include "image.h"
+
+/* ---- JPEG -------------------------------------------------------------- */
+
+typedef struct jpeg_err {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_err;
+
+static void jpeg_on_error(j_common_ptr cinfo)
+{
+    jpeg_err *e = (jpeg_err *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+static void jpeg_on_message(j_common_ptr cinfo, int level)
+{
+    (void)cinfo;
+    (void)level; /* warnings (e.g. corrupt-data recoveries) are not printed */
+}
+
+static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired, const char *name,
+                       sa_error *err)
+{
+    struct jpeg_decompress_struct cinfo;
+    jpeg_err jerr;
+    sa_image *volatile im = NULL;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = jpeg_on_error;
+    jerr.pub.emit_message = jpeg_on_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        sa_image_free(im);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: bad JPEG: %s", name, jerr.msg);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)buf, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    int grey_file = cinfo.jpeg_color_space == JCS_GRAYSCALE;
+    int want = desired ? desired : (grey_file ? 1 : 3);
+    cinfo.out_color_space = want == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.dct_method = JDCT_ISLOW; /* Pillow's default, for identical pixels */
+    jpeg_start_decompress(&cinfo);
+    int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
+    if (!sa_image_dims_valid(w, h, want) || (int)cinfo.output_components != want) {
+        jpeg_destroy_decompress(&cinfo);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
+    }
+    sa_image *tmp;
+    if (sa_image_new(&tmp, w, h, want, err) < 0) {
+        jpeg_destroy_decompress(&cinfo);
+        return err ? err->code : SA_ENOMEM;
+    }
+    im = tmp;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = im->data + (size_t)cinfo.output_scanline * (size_t)w * (size_t)want;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    *out = im;
+    return 0;
+}
+
+int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quality, sa_error *err)
+{
+    if (im->c != 1 && im->c != 3)
+        return sa_error_set(err, SA_EINVAL, "image", "JPEG needs 1 or 3 channels, not %d", im->c);
+    if (quality < 1 || quality > 100)
+        return sa_error_set(err, SA_EINVAL, "image", "JPEG quality %d outside 1..100", quality);
+    struct jpeg_compress_struct cinfo;
+    jpeg_err jerr;
+    unsigned char *volatile mem = NULL;
+    unsigned long memsize = 0;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = jpeg_on_error;
+    jerr.pub.emit_message = jpeg_on_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(mem);
+        return sa_error_set(err, SA_EFORMAT, "image", "JPEG encoding failed: %s", jerr.msg);
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *m = NULL;
+    jpeg_mem_dest(&cinfo, &m, &memsize);
+    cinfo.image_width = (JDIMENSION)im->w;
+    cinfo.image_height = (JDIMENSION)im->h;
+    cinfo.input_components = im->c;
+    cinfo.in_color_space = im->c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    cinfo.optimize_coding = TRUE; /* Pillow's optimize=True */
+    cinfo.dct_method = JDCT_ISLOW;
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = im->data + (size_t)cinfo.next_scanline * (size_t)im->w * (size_t)im->c;
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    mem = m;
+    jpeg_destroy_compress(&cinfo);
+    *buf = mem;
+    *size = memsize;
+    return 0;
+}
+
+/* ---- PNG --------------------------------------------------------------- */
+
+static int decode_png(sa_image **out, const void *buf, size_t size, int desired, const char *name,
+                      sa_error *err)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, buf, size))
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: bad PNG: %s", name, pi.message);
+    int grey_file = !(pi.format & PNG_FORMAT_FLAG_COLOR);
+    int want = desired ? desired : (grey_file ? 1 : 3);
+    pi.format = want == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    if (!sa_image_dims_valid((int)pi.width, (int)pi.height, want) || pi.width > SA_IMAGE_MAX_DIM ||
+        pi.height > SA_IMAGE_MAX_DIM) {
+        png_image_free(&pi);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported PNG size %ux%u", name,
+                            pi.width, pi.height);
+    }
+    sa_image *im;
+    if (sa_image_new(&im, (int)pi.width, (int)pi.height, want, err) < 0) {
+        png_image_free(&pi);
+        return err ? err->code : SA_ENOMEM;
+    }
+    /* Composite any alpha onto black, as PIL's convert('RGB') drops it. */
+    png_color black = {0, 0, 0};
+    if (!png_image_finish_read(&pi, &black, im->data, 0, NULL)) {
+        sa_image_free(im);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: bad PNG: %s", name, pi.message);
+    }
+    *out = im;
+    return 0;
+}
+
+int sa_image_encode_png(void **buf, size_t *size, const sa_image *im, sa_error *err)
+{
+    if (im->c != 1 && im->c != 3)
+        return sa_error_set(err, SA_EINVAL, "image", "PNG needs 1 or 3 channels, not %d", im->c);
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = (png_uint_32)im->w;
+    pi.height = (png_uint_32)im->h;
+    pi.format = im->c == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    png_alloc_size_t n = 0;
+    if (!png_image_write_to_memory(&pi, NULL, &n, 0, im->data, 0, NULL))
+        return sa_error_set(err, SA_EFORMAT, "image", "PNG encoding failed: %s", pi.message);
+    void *mem = malloc(n);
+    if (!mem)
+        return sa_error_set(err, SA_ENOMEM, "image", "out of memory for PNG");
+    if (!png_image_write_to_memory(&pi, mem, &n, 0, im->data, 0, NULL)) {
+        free(mem);
+        return sa_error_set(err, SA_EFORMAT, "image", "PNG encoding failed: %s", pi.message);
+    }
+    *buf = mem;
+    *size = n;
+    return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_channels,
+                    const char *name, sa_error *err)
+{
+    const unsigned char *p = buf;
+    if (!name)
+        name = "<memory>";
+    if (desired_channels != 0 && desired_channels != 1 && desired_channels != 3)
+        return sa_error_set(err, SA_EINVAL, "image", "desired channels must be 0, 1 or 3");
+    if (size >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+        return decode_jpeg(out, buf, size, desired_channels, name, err);
+    if (size >= 8 && !png_sig_cmp(p, 0, 8))
+        return decode_png(out, buf, size, desired_channels, name, err);
+    return sa_error_set(err, SA_EFORMAT, "image", "%s: not a JPEG or PNG file", name);
+}
+
+int sa_image_decode_file(sa_image **out, const char *path, int desired_channels, sa_error *err)
+{
+    char *buf;
+    size_t size;
+    int rc = sa_fs_read_all(path, &buf, &size, err);
+    if (rc < 0)
+        return rc;
+    rc = sa_image_decode(out, buf, size, desired_channels, path, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* image.h - the 8-bit image type, its decoders/encoders and transforms.
+ *
+ *     sa_error err = {0};
+ *     sa_image *im = NULL;
+ *     if (sa_image_decode_file(&im, "cat.jpg", 3, &err) < 0) ...;   // caller frees
+ *     sa_image *crop = NULL;
+ *     sa_image_resize_shorter(&small, im, 256, &err);               // caller frees
+ *     sa_image_free(im);
+ *
+ * Layout: interleaved H x W x C bytes, row-major, channel order R,G,B (C = 3)
+ * or grey (C = 1); no padding between rows (stride = w * c). Values are the
+ * 8-bit levels 0..255.
+ *
+ * Every constructor returns a new image the caller owns and releases with
+ * sa_image_free (which accepts NULL). On failure the out pointer is left
+ * unchanged. Dimensions are capped at SA_IMAGE_MAX_DIM and w*h*c is checked
+ * for overflow before any allocation.
+ */
+#ifndef SA_IMAGE_IMAGE_H
+#define SA_IMAGE_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define SA_IMAGE_MAX_DIM 16384
+
+typedef struct sa_image {
+    int w, h, c;
+    uint8_t *data; /* w*h*c bytes, owned by the image */
+} sa_image;
+
+/* New zero-filled image. */
+int sa_image_new(sa_image **out, int w, int h, int c, sa_error *err);
+int sa_image_clone(sa_image **out, const sa_image *in, sa_error *err);
+void sa_image_free(sa_image *im);
+static inline size_t sa_image_size(const sa_image *im)
+{
+    return (size_t)im->w * (size_t)im->h * (size_t)im->c;
+}
+/* 1 if w, h, c are in range and w*h*c fits in size_t. */
+int sa_image_dims_valid(int w, int h, int c);
+
+/* Copy `in` with its channels converted to `channels` (1 or 3): grey is
+ * replicated to RGB; RGB to grey uses ITU-R 601 weights. */
+int sa_image_convert(sa_image **out, const sa_image *in, int channels, sa_error *err);
+/* Copy `in` into a new image with `pad` zero pixels added on every side. */
+int sa_image_pad(sa_image **out, const sa_image *in, int pad, sa_error *err);
+
+/* ---- codecs (libjpeg, libpng) ------------------------------------------ */
+/* Decode a JPEG or PNG held in memory; desired_channels is 1 or 3 (0: keep
+ * the file's own, grey or RGB; alpha is dropped). `name` is only used in
+ * error messages. */
+int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_channels,
+                    const char *name, sa_error *err);
+int sa_image_decode_file(sa_image **out, const char *path, int desired_channels, sa_error *err);
+/* Encode to a malloc'ed buffer (*buf, caller frees). quality 1..100. */
+int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quality, sa_error *err);
+int sa_image_encode_png(void **buf, size_t *size, const sa_image *im, sa_error *err);
+
+/* ---- IDX files (MNIST / Fashion-MNIST), gzip or plain ------------------ */
+typedef struct sa_idx {
+    int ndim;
+    int dims[4];
+    size_t count;   /* dims[0] */
+    size_t item;    /* bytes per item: product of dims[1..] */
+    uint8_t *data;  /* count * item bytes, owned */
+} sa_idx;
+/* Read an unsigned-byte IDX file (magic 0x00000801/0x00000803), gzip-compressed
+ * or not. Caller frees with sa_idx_free. */
+int sa_idx_load(sa_idx **out, const char *path, sa_error *err);
+void sa_idx_free(sa_idx *idx);
+
+#endif

@@ -1,0 +1,103 @@
+/* Config -> cells, config hooks and the config hash. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapt.h"
+#include "corruptions.h"
+#include "run.h"
+
+static int check_corruption(const char *name, sa_error *err)
+{
+    sa_corruption k;
+    return sa_corruption_from_name(&k, name, err);
+}
+
+static int check_params(const char *name, sa_error *err)
+{
+    sa_corrupt_params p;
+    return sa_corrupt_params_from_name(&p, name, err);
+}
+
+sa_config_hooks sa_run_config_hooks(void)
+{
+    sa_config_hooks h;
+    h.check_method = sa_method_check_kind;
+    h.check_corruption = check_corruption;
+    h.check_params = check_params;
+    return h;
+}
+
+uint64_t sa_config_hash(const sa_config *cfg)
+{
+    sa_config *c = malloc(sizeof *c);
+    if (!c)
+        return 0;
+    *c = *cfg;
+    /* Fields that do not change any number in a cell. */
+    memset(c->file, 0, sizeof c->file);
+    memset(c->run.name, 0, sizeof c->run.name);
+    memset(c->run.output, 0, sizeof c->run.output);
+    c->run.threads = 0;
+    c->output.save_model = 0;
+    sa_strbuf b = {0};
+    sa_config_dump(c, &b);
+    uint64_t h = b.oom ? 0 : sa_hash_str(b.data);
+    sa_strbuf_free(&b);
+    free(c);
+    return h;
+}
+
+void sa_cell_name(const sa_cell *c, char *buf, size_t n)
+{
+    if (c->corrupt)
+        snprintf(buf, n, "%s/%d", c->shift, c->severity);
+    else
+        snprintf(buf, n, "%s", c->shift);
+}
+
+int sa_plan_make(sa_plan *plan, const sa_config *cfg, sa_error *err)
+{
+    int n = (cfg->shift.clean ? 1 : 0) + cfg->shift.n_corruptions * cfg->shift.n_severities;
+    if (n == 0)
+        return sa_error_set(err, SA_EINVAL, "run",
+                            "%s: nothing to run: shift.clean is false and shift.corruptions is empty",
+                            cfg->file);
+    sa_cell *cells = calloc((size_t)n, sizeof *cells);
+    if (!cells)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    int k = 0;
+    if (cfg->shift.clean) {
+        snprintf(cells[k].split, sizeof cells[k].split, "fmnist");
+        snprintf(cells[k].shift, sizeof cells[k].shift, "clean");
+        k++;
+    }
+    for (int i = 0; i < cfg->shift.n_corruptions; i++) {
+        sa_corruption kind;
+        int rc = sa_corruption_from_name(&kind, cfg->shift.corruptions[i], err);
+        if (rc < 0) {
+            free(cells);
+            return rc;
+        }
+        for (int s = 0; s < cfg->shift.n_severities; s++) {
+            sa_cell *c = &cells[k++];
+            snprintf(c->split, sizeof c->split, "fmnist");
+            snprintf(c->shift, sizeof c->shift, "%s", cfg->shift.corruptions[i]);
+            c->severity = cfg->shift.severities[s];
+            c->corrupt = 1;
+            c->corruption = (int)kind;
+        }
+    }
+    plan->n_cells = n;
+    plan->cells = cells;
+    return 0;
+}
+
+void sa_plan_free(sa_plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->cells);
+    plan->cells = NULL;
+    plan->n_cells = 0;
+}

@@ -1,0 +1,412 @@
+/* Executing a run: models and methods, the cell loop, summaries. */
+#include "run.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapt.h"
+#include "corruptions.h"
+#include "data.h"
+#include "fs.h"
+#include "store.h"
+#include "torch.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+sa_run_options sa_run_options_default(void)
+{
+    sa_run_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+void sa_run_result_free(sa_run_result *r)
+{
+    if (!r)
+        return;
+    sa_table_free(r->table);
+    free(r);
+}
+
+static int train_set(sa_train_set *out, const char *name)
+{
+    if (strcmp(name, "bn_affine") == 0)
+        *out = SA_TRAIN_NORM_AFFINE;
+    else if (strcmp(name, "all") == 0)
+        *out = SA_TRAIN_ALL;
+    else if (strcmp(name, "last_layer") == 0)
+        *out = SA_TRAIN_LAST_LAYER;
+    else if (strcmp(name, "pattern") == 0)
+        *out = SA_TRAIN_PATTERN;
+    else
+        return -1;
+    return 0;
+}
+
+/* Everything a run holds while it executes. */
+typedef struct engine {
+    const sa_config *cfg;
+    int n;
+    sa_model *models[SA_CFG_MAX_METHODS];
+    sa_method *methods[SA_CFG_MAX_METHODS];
+    sa_source *src;
+    int device;
+} engine;
+
+static void engine_free(engine *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        sa_method_free(e->methods[i]);
+        sa_model_free(e->models[i]);
+    }
+    sa_source_free(e->src);
+}
+
+static int config_error(sa_error *err, const sa_config *cfg, sa_config_mark mark, const char *key)
+{
+    if (mark.line > 0)
+        sa_error_prefix(err, "%s:%d:%d: %s", cfg->file, mark.line, mark.col, key);
+    else
+        sa_error_prefix(err, "%s: %s", cfg->file, key);
+    return err ? err->code : SA_EINVAL;
+}
+
+/* Open data, load one model per method and check that they fit, before any
+ * output is written. */
+static int engine_open(engine *e, const sa_config *cfg, sa_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    int rc = sa_torch_parse_device(&e->device, cfg->run.device, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sa_source_open_fmnist(&e->src, cfg->data.dir, cfg->data.split, err)) < 0)
+        return config_error(err, cfg, cfg->data.dir_mark, "data.dir");
+    if (sa_source_num_classes(e->src) != cfg->model.num_classes)
+        return sa_error_set(err, SA_EINVAL, "run",
+                            "%s: model.num_classes is %d but data source %s has %d classes",
+                            cfg->file, cfg->model.num_classes, sa_source_name(e->src),
+                            sa_source_num_classes(e->src));
+    if (!sa_fs_exists(cfg->model.path)) {
+        sa_error_set(err, SA_EIO, "run", "model file %s not found (hint: run tools/bootstrap.sh, or "
+                     "set model.path)", cfg->model.path);
+        return config_error(err, cfg, cfg->model.path_mark, "model.path");
+    }
+    /* Probe the input shape with the first image. */
+    sa_image *probe = NULL;
+    int label;
+    if ((rc = sa_source_get(e->src, 0, &probe, &label, err)) < 0)
+        return rc;
+    int64_t shape[4] = {2, probe->c, probe->h, probe->w};
+    size_t per = sa_image_size(probe);
+    sa_image_free(probe);
+    float *zeros = calloc(2 * per, sizeof *zeros);
+    if (!zeros)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    for (int i = 0; i < cfg->n_methods; i++) {
+        const sa_method_cfg *mc = &cfg->methods[i];
+        sa_method_options o = sa_method_options_default(mc->name);
+        o.gce_q = mc->q;
+        o.param_pattern = mc->param_pattern;
+        o.steps_per_batch = mc->steps;
+        o.sgd.lr = mc->lr;
+        o.sgd.momentum = mc->momentum;
+        o.sgd.dampening = mc->dampening;
+        o.sgd.weight_decay = mc->weight_decay;
+        o.sgd.nesterov = mc->nesterov;
+        if (train_set(&o.params, mc->params) < 0) {
+            rc = sa_error_set(err, SA_EINVAL, "run", "methods[%d].params: unknown set '%s'", i,
+                              mc->params);
+            break;
+        }
+        if ((rc = sa_model_load(&e->models[i], cfg->model.path, e->device, err)) < 0) {
+            config_error(err, cfg, cfg->model.path_mark, "model.path");
+            break;
+        }
+        e->n = i + 1;
+        /* Check the output size on a zero batch in the source mode. */
+        sa_tensor *x = NULL, *y = NULL;
+        rc = sa_tensor_from_f32(&x, zeros, shape, 4, e->device, err);
+        if (rc == 0)
+            rc = sa_model_forward(e->models[i], x, 0, &y, err);
+        if (rc == 0 && sa_tensor_dim_size(y, 1) != cfg->model.num_classes)
+            rc = sa_error_set(err, SA_EINVAL, "run",
+                              "%s: model %s outputs %" PRId64 " classes, model.num_classes is %d",
+                              cfg->file, cfg->model.path, sa_tensor_dim_size(y, 1),
+                              cfg->model.num_classes);
+        sa_tensor_free(x);
+        sa_tensor_free(y);
+        if (rc < 0)
+            break;
+        if ((rc = sa_method_new(&e->methods[i], &o, e->models[i], err)) < 0) {
+            config_error(err, cfg, mc->name_mark, "methods");
+            break;
+        }
+    }
+    free(zeros);
+    return rc;
+}
+
+static int write_text(const char *dir, const char *name, const sa_strbuf *b, sa_error *err)
+{
+    char path[4096];
+    int rc = sa_fs_join(path, sizeof path, dir, name, err);
+    if (rc < 0)
+        return rc;
+    if (b->oom)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory writing %s", path);
+    return sa_fs_write_atomic(path, b->data ? b->data : "", b->len, err);
+}
+
+/* Run every method over one cell. */
+static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, double t_run,
+                    const sa_run_options *o, sa_cell_result *res, sa_error *err)
+{
+    const sa_config *cfg = e->cfg;
+    sa_loader_options lo = sa_loader_options_default();
+    lo.batch_size = (size_t)cfg->data.batch_size;
+    lo.limit = (size_t)cfg->data.limit;
+    lo.shuffle = cfg->data.shuffle;
+    lo.seed = cfg->run.seed;
+    lo.threads = cfg->run.threads;
+    lo.corrupt = cell->corrupt;
+    lo.corruption = (sa_corruption)cell->corruption;
+    lo.severity = cell->severity;
+    lo.rng = strcmp(cfg->shift.rng, "numpy") == 0 ? SA_RNG_NUMPY : SA_RNG_FAST;
+    sa_corrupt_params_from_name(&lo.params, cfg->shift.params, NULL);
+    sa_loader *ld = NULL;
+    int rc = sa_loader_new(&ld, e->src, &lo, err);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < e->n; i++)
+        if ((rc = sa_method_reset(e->methods[i], err)) < 0) {
+            sa_loader_free(ld);
+            return rc;
+        }
+    memset(res, 0, sizeof *res);
+    res->n_methods = e->n;
+    const char *labels[SA_CFG_MAX_METHODS];
+    double errors[SA_CFG_MAX_METHODS];
+    double loss_sum[SA_CFG_MAX_METHODS] = {0};
+    int loss_n[SA_CFG_MAX_METHODS] = {0};
+    for (int i = 0; i < e->n; i++) {
+        snprintf(res->m[i].label, sizeof res->m[i].label, "%s", cfg->methods[i].label);
+        snprintf(res->m[i].method, sizeof res->m[i].method, "%s", cfg->methods[i].name);
+        labels[i] = cfg->methods[i].label;
+    }
+    char name[128];
+    sa_cell_name(cell, name, sizeof name);
+    sa_progress p = {index, n_cells, name, 0, sa_loader_count(ld), 0, 0, 0, e->n, labels, errors};
+    double t0 = now_seconds();
+    sa_batch b = {0};
+    int64_t *pred = NULL;
+    while ((rc = sa_loader_next(ld, &b, err)) > 0) {
+        if (o->stop && *o->stop) {
+            rc = sa_error_set(err, SA_EINTR, "run", "interrupted in cell %s", name);
+            break;
+        }
+        int64_t *np = realloc(pred, (size_t)b.n * sizeof *pred);
+        if (!np) {
+            rc = sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+            break;
+        }
+        pred = np;
+        sa_tensor *x = NULL;
+        int64_t shape[4] = {b.n, b.c, b.h, b.w};
+        if ((rc = sa_tensor_from_f32(&x, b.x, shape, 4, e->device, err)) < 0)
+            break;
+        for (int i = 0; i < e->n && rc == 0; i++) {
+            sa_step_stats st;
+            rc = sa_method_step(e->methods[i], x, pred, (size_t)b.n, &st, err);
+            if (rc < 0) {
+                sa_error_prefix(err, "cell %s, method %s", name, cfg->methods[i].label);
+                break;
+            }
+            sa_acc_add(&res->m[i].acc, pred, b.labels, (size_t)b.n);
+            if (st.updated) {
+                loss_sum[i] += st.loss;
+                loss_n[i]++;
+            }
+            errors[i] = sa_acc_error(&res->m[i].acc);
+        }
+        sa_tensor_free(x);
+        if (rc < 0)
+            break;
+        p.done += (size_t)b.n;
+        p.cell_seconds = now_seconds() - t0;
+        p.run_seconds = now_seconds() - t_run;
+        if (o->progress)
+            o->progress(o->user, &p);
+    }
+    free(pred);
+    sa_batch_free(&b);
+    sa_loader_free(ld);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < e->n; i++)
+        res->m[i].mean_loss = loss_n[i] ? loss_sum[i] / loss_n[i] : 0.0;
+    return 0;
+}
+
+static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan,
+                         const sa_config *cfg, sa_error *err)
+{
+    sa_strbuf csv = {0}, md = {0}, js = {0};
+    sa_table_csv(t, "cell", &csv);
+    sa_strbuf_printf(&md, "# %s\n\nTop-1 error (%%) per cell; each method starts every cell "
+                     "from the source model (online error: each batch is predicted before "
+                     "the update on it).\n\nModel: `%s`; images per cell: %d%s; batch size %d; "
+                     "seed %" PRIu64 ".\n\n",
+                     cfg->run.name, cfg->model.path, cfg->data.limit,
+                     cfg->data.limit ? "" : " (all)", cfg->data.batch_size, cfg->run.seed);
+    sa_table_markdown(t, "cell", &md);
+    sa_strbuf_printf(&js, "{\n  \"format\": \"selfadapt-summary/1\",\n  \"run\": ");
+    sa_strbuf_json_str(&js, cfg->run.name);
+    sa_strbuf_printf(&js, ",\n  \"methods\": [");
+    for (int c = 0; c < cfg->n_methods; c++) {
+        sa_strbuf_printf(&js, "%s", c ? ", " : "");
+        sa_strbuf_json_str(&js, cfg->methods[c].label);
+    }
+    sa_strbuf_printf(&js, "],\n  \"cells\": [\n");
+    for (int r = 0; r < plan->n_cells; r++) {
+        const sa_cell *cell = &plan->cells[r];
+        sa_strbuf_printf(&js, "    {\"split\": ");
+        sa_strbuf_json_str(&js, cell->split);
+        sa_strbuf_printf(&js, ", \"shift\": ");
+        sa_strbuf_json_str(&js, cell->shift);
+        sa_strbuf_printf(&js, ", \"severity\": %d, \"error\": [", cell->severity);
+        for (int c = 0; c < cfg->n_methods; c++) {
+            double v = sa_table_get(t, r, c);
+            if (isnan(v))
+                sa_strbuf_printf(&js, "%snull", c ? ", " : "");
+            else
+                sa_strbuf_printf(&js, "%s%.4f", c ? ", " : "", v);
+        }
+        sa_strbuf_printf(&js, "]}%s\n", r + 1 < plan->n_cells ? "," : "");
+    }
+    sa_strbuf_printf(&js, "  ],\n  \"mean_corrupted\": [");
+    for (int c = 0; c < cfg->n_methods; c++) {
+        double v = sa_table_get(t, plan->n_cells, c);
+        if (isnan(v))
+            sa_strbuf_printf(&js, "%snull", c ? ", " : "");
+        else
+            sa_strbuf_printf(&js, "%s%.4f", c ? ", " : "", v);
+    }
+    sa_strbuf_printf(&js, "]\n}\n");
+    int rc = write_text(dir, "summary.csv", &csv, err);
+    if (rc == 0)
+        rc = write_text(dir, "summary.md", &md, err);
+    if (rc == 0)
+        rc = write_text(dir, "summary.json", &js, err);
+    sa_strbuf_free(&csv);
+    sa_strbuf_free(&md);
+    sa_strbuf_free(&js);
+    return rc;
+}
+
+int sa_run_execute(const sa_config *cfg, const sa_run_options *o, sa_run_result **out, sa_error *err)
+{
+    double t_run = now_seconds();
+    sa_plan plan = {0};
+    int rc = sa_plan_make(&plan, cfg, err);
+    if (rc < 0)
+        return rc;
+    sa_run_result *res = calloc(1, sizeof *res);
+    if (!res) {
+        sa_plan_free(&plan);
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    }
+    engine e;
+    if ((rc = sa_fs_join(res->dir, sizeof res->dir, cfg->run.output, cfg->run.name, err)) < 0 ||
+        (rc = sa_table_new(&res->table, plan.n_cells + 1, cfg->n_methods, err)) < 0) {
+        sa_plan_free(&plan);
+        sa_run_result_free(res);
+        return rc;
+    }
+    rc = engine_open(&e, cfg, err);
+    if (rc < 0) {
+        engine_free(&e);
+        sa_plan_free(&plan);
+        sa_run_result_free(res);
+        return rc;
+    }
+    sa_torch_manual_seed(cfg->run.seed);
+    uint64_t hash = sa_config_hash(cfg);
+    sa_strbuf dump = {0};
+    sa_config_dump(cfg, &dump);
+    rc = sa_fs_mkdirs(res->dir, err);
+    if (rc == 0)
+        rc = write_text(res->dir, "config.yaml", &dump, err);
+    sa_strbuf_free(&dump);
+
+    for (int c = 0; c < cfg->n_methods; c++)
+        sa_table_set_col(res->table, c, cfg->methods[c].label);
+    for (int k = 0; k < plan.n_cells && rc == 0; k++) {
+        const sa_cell *cell = &plan.cells[k];
+        char name[128], path[4096], why[256] = "";
+        sa_cell_name(cell, name, sizeof name);
+        sa_table_set_row(res->table, k, name);
+        if ((rc = sa__cell_path(path, sizeof path, res->dir, cell, err)) < 0)
+            break;
+        sa_cell_result cr;
+        int reused = 0;
+        if (o->resume) {
+            rc = sa__cell_read(path, hash, cfg, &cr, why, sizeof why, err);
+            if (rc < 0)
+                break;
+            reused = rc;
+            if (!reused && sa_fs_exists(path))
+                sa_logf(o->log, SA_LOG_WARN, "recomputing %s: its result file %s", name, why);
+        }
+        if (!reused) {
+            rc = run_cell(&e, cell, k, plan.n_cells, t_run, o, &cr, err);
+            if (rc < 0)
+                break;
+            rc = sa__cell_write(path, cell, hash, &cr, err);
+            if (rc < 0)
+                break;
+            res->cells_computed++;
+        } else {
+            res->cells_reused++;
+        }
+        rc = 0;
+        double errors[SA_CFG_MAX_METHODS];
+        const char *labels[SA_CFG_MAX_METHODS];
+        for (int c = 0; c < cr.n_methods; c++) {
+            errors[c] = sa_acc_error(&cr.m[c].acc);
+            labels[c] = cfg->methods[c].label;
+            sa_table_set(res->table, k, c, errors[c]);
+        }
+        if (o->progress) {
+            sa_progress p = {k, plan.n_cells, name, (size_t)cr.m[0].acc.n, (size_t)cr.m[0].acc.n,
+                             0, now_seconds() - t_run, reused ? 2 : 1, cr.n_methods, labels, errors};
+            o->progress(o->user, &p);
+        }
+    }
+    if (rc == 0) {
+        int first = cfg->shift.clean ? 1 : 0;
+        sa_table_set_row(res->table, plan.n_cells, "mean (corrupted)");
+        for (int c = 0; c < cfg->n_methods; c++)
+            sa_table_set(res->table, plan.n_cells, c,
+                         sa_table_col_mean(res->table, c, first, plan.n_cells));
+        rc = write_summary(res->dir, res->table, &plan, cfg, err);
+    }
+    engine_free(&e);
+    sa_plan_free(&plan);
+    if (rc < 0) {
+        sa_run_result_free(res);
+        return rc;
+    }
+    res->seconds = now_seconds() - t_run;
+    *out = res;
+    return 0;
+}

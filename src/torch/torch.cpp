@@ -1,0 +1,678 @@
+// torch.cpp - the only C++ in selfadapt: libtorch behind the C API of torch.h.
+//
+// Rules kept here: every extern "C" body runs inside SA_TRY / SA_CATCH, so no
+// exception reaches C; handles are plain structs owning torch objects; the
+// shim knows tensors and modules, never adaptation methods.
+#include "torch.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct sa_tensor {
+    torch::Tensor t;
+};
+
+struct sa_state {
+    std::vector<torch::Tensor> params;
+    std::vector<torch::Tensor> buffers;
+};
+
+struct sa_model {
+    torch::jit::Module mod;
+    int device = SA_DEVICE_CPU;
+    sa_norm_mode mode = SA_NORM_SOURCE;
+    std::vector<torch::jit::Module> batchnorms; // modules with batch statistics
+    int n_norm = 0;                             // BatchNorm + GroupNorm + LayerNorm
+    std::vector<torch::Tensor> bn_buffers;      // running stats of `batchnorms`
+    std::vector<torch::Tensor> bn_scratch;      // their values before a forward
+    std::vector<torch::Tensor> trainable;
+};
+
+struct sa_optim {
+    std::unique_ptr<torch::optim::Optimizer> opt;
+};
+
+namespace {
+
+// First line of an exception message, without libtorch's C++ backtrace.
+void set_torch_error(sa_error *err, const char *what)
+{
+    std::string msg = what ? what : "unknown error";
+    size_t nl = msg.find('\n');
+    if (nl != std::string::npos)
+        msg.resize(nl);
+    sa_error_set(err, SA_ETORCH, "torch", "%s", msg.c_str());
+}
+
+torch::Device to_device(int device)
+{
+    if (device == SA_DEVICE_CPU)
+        return torch::Device(torch::kCPU);
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device));
+}
+
+int wrap(sa_tensor **out, torch::Tensor t)
+{
+    *out = new sa_tensor{std::move(t)};
+    return 0;
+}
+
+bool type_name_has(const torch::jit::Module &m, const char *what)
+{
+    auto name = m.type()->name();
+    return name && name->qualifiedName().find(what) != std::string::npos;
+}
+
+bool is_batchnorm(const torch::jit::Module &m)
+{
+    return type_name_has(m, "BatchNorm") || type_name_has(m, "SyncBatchNorm");
+}
+
+bool is_norm(const torch::jit::Module &m)
+{
+    return is_batchnorm(m) || type_name_has(m, "GroupNorm") || type_name_has(m, "LayerNorm");
+}
+
+// Collect normalisation layers and BatchNorm running statistics.
+void index_model(sa_model *m)
+{
+    m->batchnorms.clear();
+    m->bn_buffers.clear();
+    m->n_norm = 0;
+    for (const auto &sub : m->mod.modules()) {
+        if (is_norm(sub))
+            m->n_norm++;
+        if (!is_batchnorm(sub))
+            continue;
+        m->batchnorms.push_back(sub);
+        for (const char *b : {"running_mean", "running_var", "num_batches_tracked"}) {
+            if (sub.hasattr(b)) {
+                auto v = sub.attr(b);
+                if (v.isTensor())
+                    m->bn_buffers.push_back(v.toTensor());
+            }
+        }
+    }
+    m->bn_scratch.clear();
+    for (const auto &b : m->bn_buffers)
+        m->bn_scratch.push_back(torch::empty_like(b));
+}
+
+void apply_norm_mode(sa_model *m)
+{
+    m->mod.eval();
+    if (m->mode == SA_NORM_BATCH)
+        for (auto &bn : m->batchnorms)
+            bn.train(true);
+}
+
+} // namespace
+
+#define SA_TRY try {
+#define SA_CATCH(err)                                                                   \
+    }                                                                                   \
+    catch (const c10::Error &e)                                                         \
+    {                                                                                   \
+        set_torch_error(err, e.what_without_backtrace());                               \
+        return SA_ETORCH;                                                               \
+    }                                                                                   \
+    catch (const std::bad_alloc &)                                                      \
+    {                                                                                   \
+        return sa_error_set(err, SA_ENOMEM, "torch", "out of memory");                  \
+    }                                                                                   \
+    catch (const std::exception &e)                                                     \
+    {                                                                                   \
+        set_torch_error(err, e.what());                                                 \
+        return SA_ETORCH;                                                               \
+    }                                                                                   \
+    catch (...)                                                                         \
+    {                                                                                   \
+        return sa_error_set(err, SA_ETORCH, "torch", "unknown C++ exception");          \
+    }
+
+// For functions with no error channel: swallow everything.
+#define SA_TRY_VOID try {
+#define SA_CATCH_VOID(fallback) \
+    }                           \
+    catch (...)                 \
+    {                           \
+        return fallback;        \
+    }
+
+extern "C" {
+
+/* ---- library ------------------------------------------------------------ */
+
+const char *sa_torch_version(void)
+{
+#ifdef TORCH_VERSION
+    return TORCH_VERSION;
+#else
+    return "unknown";
+#endif
+}
+
+int sa_torch_cuda_device_count(void)
+{
+    SA_TRY_VOID
+    return static_cast<int>(torch::cuda::device_count());
+    SA_CATCH_VOID(0)
+}
+
+void sa_torch_set_threads(int n)
+{
+    try {
+        if (n > 0)
+            at::set_num_threads(n);
+    } catch (...) {
+    }
+}
+
+void sa_torch_manual_seed(uint64_t seed)
+{
+    try {
+        torch::manual_seed(seed);
+    } catch (...) {
+    }
+}
+
+int sa_torch_parse_device(int *out, const char *name, sa_error *err)
+{
+    if (!name || strcmp(name, "cpu") == 0) {
+        *out = SA_DEVICE_CPU;
+        return 0;
+    }
+    if (strcmp(name, "cuda") == 0) {
+        *out = 0;
+    } else if (strncmp(name, "cuda:", 5) == 0) {
+        char *end = nullptr;
+        long v = strtol(name + 5, &end, 10);
+        if (!*(name + 5) || *end || v < 0 || v > 64)
+            return sa_error_set(err, SA_EINVAL, "torch",
+                                "bad device '%s' (expected cpu, cuda or cuda:N)", name);
+        *out = static_cast<int>(v);
+    } else {
+        return sa_error_set(err, SA_EINVAL, "torch", "bad device '%s' (expected cpu, cuda or cuda:N)",
+                            name);
+    }
+    int count = sa_torch_cuda_device_count();
+    if (*out >= count)
+        return sa_error_set(err, SA_EINVAL, "torch",
+                            "device '%s' requested but %d CUDA device(s) are visible to this libtorch",
+                            name, count);
+    return 0;
+}
+
+/* ---- tensors ------------------------------------------------------------ */
+
+static int tensor_from(sa_tensor **out, const void *data, const int64_t *shape, int ndim,
+                       int device, torch::ScalarType type, sa_error *err)
+{
+    SA_TRY
+    if (ndim < 0 || ndim > 8)
+        return sa_error_set(err, SA_EINVAL, "torch", "tensor rank %d outside 0..8", ndim);
+    std::vector<int64_t> sizes(shape, shape + ndim);
+    auto host = torch::from_blob(const_cast<void *>(data), sizes, torch::TensorOptions().dtype(type));
+    torch::Tensor t = device == SA_DEVICE_CPU ? host.clone() : host.to(to_device(device));
+    return wrap(out, std::move(t));
+    SA_CATCH(err)
+}
+
+int sa_tensor_from_f32(sa_tensor **out, const float *data, const int64_t *shape, int ndim,
+                       int device, sa_error *err)
+{
+    return tensor_from(out, data, shape, ndim, device, torch::kFloat32, err);
+}
+
+int sa_tensor_from_i64(sa_tensor **out, const int64_t *data, const int64_t *shape, int ndim,
+                       int device, sa_error *err)
+{
+    return tensor_from(out, data, shape, ndim, device, torch::kInt64, err);
+}
+
+void sa_tensor_free(sa_tensor *t)
+{
+    delete t;
+}
+
+int sa_tensor_ndim(const sa_tensor *t)
+{
+    return static_cast<int>(t->t.dim());
+}
+
+int64_t sa_tensor_dim_size(const sa_tensor *t, int dim)
+{
+    int64_t nd = t->t.dim();
+    int64_t d = dim < 0 ? dim + nd : dim;
+    if (d < 0 || d >= nd)
+        return -1;
+    return t->t.size(d);
+}
+
+int64_t sa_tensor_numel(const sa_tensor *t)
+{
+    return t->t.numel();
+}
+
+static int tensor_to(const sa_tensor *t, void *dst, size_t n, torch::ScalarType type, sa_error *err)
+{
+    SA_TRY
+    auto c = t->t.detach().to(torch::kCPU, type).contiguous();
+    if (static_cast<size_t>(c.numel()) > n)
+        return sa_error_set(err, SA_EINVAL, "torch", "tensor has %lld elements, buffer holds %zu",
+                            static_cast<long long>(c.numel()), n);
+    memcpy(dst, c.data_ptr(), c.numel() * c.element_size());
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_tensor_to_f32(const sa_tensor *t, float *dst, size_t n, sa_error *err)
+{
+    return tensor_to(t, dst, n, torch::kFloat32, err);
+}
+
+int sa_tensor_to_i64(const sa_tensor *t, int64_t *dst, size_t n, sa_error *err)
+{
+    return tensor_to(t, dst, n, torch::kInt64, err);
+}
+
+int sa_tensor_item(const sa_tensor *t, double *out, sa_error *err)
+{
+    SA_TRY
+    *out = t->t.item<double>();
+    return 0;
+    SA_CATCH(err)
+}
+
+#define SA_UNARY(fn, expr)                                                  \
+    int fn(sa_tensor **out, const sa_tensor *a, sa_error *err)              \
+    {                                                                       \
+        SA_TRY                                                              \
+        const torch::Tensor &x = a->t;                                      \
+        return wrap(out, (expr));                                           \
+        SA_CATCH(err)                                                       \
+    }
+#define SA_BINARY(fn, expr)                                                              \
+    int fn(sa_tensor **out, const sa_tensor *a, const sa_tensor *b, sa_error *err)       \
+    {                                                                                    \
+        SA_TRY                                                                           \
+        const torch::Tensor &x = a->t;                                                   \
+        const torch::Tensor &y = b->t;                                                   \
+        return wrap(out, (expr));                                                        \
+        SA_CATCH(err)                                                                    \
+    }
+#define SA_WITH_INT(fn, expr)                                                    \
+    int fn(sa_tensor **out, const sa_tensor *a, int dim, sa_error *err)          \
+    {                                                                            \
+        SA_TRY                                                                   \
+        const torch::Tensor &x = a->t;                                           \
+        return wrap(out, (expr));                                                \
+        SA_CATCH(err)                                                            \
+    }
+#define SA_WITH_SCALAR(fn, expr)                                                 \
+    int fn(sa_tensor **out, const sa_tensor *a, double s, sa_error *err)         \
+    {                                                                            \
+        SA_TRY                                                                   \
+        const torch::Tensor &x = a->t;                                           \
+        return wrap(out, (expr));                                                \
+        SA_CATCH(err)                                                            \
+    }
+
+SA_WITH_INT(sa_tensor_softmax, torch::softmax(x, dim))
+SA_WITH_INT(sa_tensor_log_softmax, torch::log_softmax(x, dim))
+SA_WITH_INT(sa_tensor_argmax, torch::argmax(x, dim))
+SA_WITH_INT(sa_tensor_unsqueeze, x.unsqueeze(dim))
+SA_UNARY(sa_tensor_sum, x.sum())
+SA_UNARY(sa_tensor_mean, x.mean())
+SA_UNARY(sa_tensor_neg, -x)
+SA_UNARY(sa_tensor_exp, x.exp())
+SA_UNARY(sa_tensor_log, x.log())
+SA_UNARY(sa_tensor_detach, x.detach())
+SA_BINARY(sa_tensor_add, x + y)
+SA_BINARY(sa_tensor_sub, x - y)
+SA_BINARY(sa_tensor_mul, x * y)
+SA_BINARY(sa_tensor_div, x / y)
+SA_WITH_SCALAR(sa_tensor_add_scalar, x + s)
+SA_WITH_SCALAR(sa_tensor_mul_scalar, x * s)
+SA_WITH_SCALAR(sa_tensor_pow_scalar, x.pow(s))
+
+int sa_tensor_gather(sa_tensor **out, const sa_tensor *a, int dim, const sa_tensor *index,
+                     sa_error *err)
+{
+    SA_TRY
+    return wrap(out, torch::gather(a->t, dim, index->t));
+    SA_CATCH(err)
+}
+
+int sa_tensor_sum_dim(sa_tensor **out, const sa_tensor *a, int dim, int keepdim, sa_error *err)
+{
+    SA_TRY
+    return wrap(out, a->t.sum(dim, keepdim != 0));
+    SA_CATCH(err)
+}
+
+int sa_tensor_mean_dim(sa_tensor **out, const sa_tensor *a, int dim, int keepdim, sa_error *err)
+{
+    SA_TRY
+    return wrap(out, a->t.mean(dim, keepdim != 0));
+    SA_CATCH(err)
+}
+
+int sa_tensor_backward(const sa_tensor *loss, sa_error *err)
+{
+    SA_TRY
+    if (!loss->t.requires_grad())
+        return sa_error_set(err, SA_EINVAL, "torch",
+                            "loss does not depend on any trainable parameter (nothing to backpropagate)");
+    loss->t.backward();
+    return 0;
+    SA_CATCH(err)
+}
+
+/* ---- models ------------------------------------------------------------- */
+
+int sa_model_load(sa_model **out, const char *path, int device, sa_error *err)
+{
+    SA_TRY
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sa_error_set(err, SA_EIO, "torch", "cannot open model file %s: %s", path,
+                            strerror(errno));
+    fclose(f);
+    auto m = std::make_unique<sa_model>();
+    try {
+        m->mod = torch::jit::load(path, to_device(device));
+    } catch (const c10::Error &e) {
+        std::string w = e.what_without_backtrace();
+        w = w.substr(0, w.find('\n'));
+        return sa_error_set(err, SA_EFORMAT, "torch", "%s is not a loadable TorchScript model: %s",
+                            path, w.c_str());
+    }
+    m->device = device;
+    for (auto p : m->mod.parameters())
+        p.requires_grad_(false);
+    index_model(m.get());
+    apply_norm_mode(m.get());
+    *out = m.release();
+    return 0;
+    SA_CATCH(err)
+}
+
+void sa_model_free(sa_model *m)
+{
+    delete m;
+}
+
+int sa_model_device(const sa_model *m)
+{
+    return m->device;
+}
+
+int sa_model_clone(sa_model **out, const sa_model *m, sa_error *err)
+{
+    SA_TRY
+    auto c = std::make_unique<sa_model>();
+    c->mod = m->mod.deepcopy();
+    c->device = m->device;
+    c->mode = m->mode;
+    index_model(c.get());
+    apply_norm_mode(c.get());
+    // Same trainable set: match by position in the parameter list.
+    std::vector<torch::Tensor> src_params, dst_params;
+    for (auto p : m->mod.parameters())
+        src_params.push_back(p);
+    for (auto p : c->mod.parameters())
+        dst_params.push_back(p);
+    for (size_t i = 0; i < src_params.size() && i < dst_params.size(); i++) {
+        bool on = src_params[i].requires_grad();
+        dst_params[i].requires_grad_(on);
+        if (on)
+            c->trainable.push_back(dst_params[i]);
+    }
+    *out = c.release();
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, sa_error *err)
+{
+    SA_TRY
+    if (mode != SA_NORM_SOURCE && mode != SA_NORM_BATCH)
+        return sa_error_set(err, SA_EINVAL, "torch", "unknown normalisation mode %d", (int)mode);
+    if (mode == SA_NORM_BATCH && m->batchnorms.empty())
+        return sa_error_set(err, SA_EINVAL, "torch",
+                            "test-batch statistics need BatchNorm layers, and this model has none");
+    m->mode = mode;
+    apply_norm_mode(m);
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_model_norm_layer_count(const sa_model *m)
+{
+    return m->n_norm;
+}
+
+int sa_model_select_trainable(sa_model *m, sa_train_set set, const char *pattern,
+                              sa_train_info *info, sa_error *err)
+{
+    SA_TRY
+    std::vector<torch::Tensor> chosen;
+    int64_t total = 0;
+    for (auto p : m->mod.parameters()) {
+        p.requires_grad_(false);
+        total += p.numel();
+    }
+    switch (set) {
+    case SA_TRAIN_NONE:
+        break;
+    case SA_TRAIN_ALL:
+        for (auto p : m->mod.parameters())
+            chosen.push_back(p);
+        break;
+    case SA_TRAIN_NORM_AFFINE:
+        for (const auto &sub : m->mod.modules()) {
+            if (!is_norm(sub))
+                continue;
+            for (const auto &p : sub.named_parameters(false))
+                if (p.name == "weight" || p.name == "bias")
+                    chosen.push_back(p.value);
+        }
+        if (chosen.empty())
+            return sa_error_set(err, SA_EINVAL, "torch",
+                                "parameter set 'bn_affine' selects nothing: the model has no "
+                                "BatchNorm/GroupNorm/LayerNorm layers with affine parameters");
+        break;
+    case SA_TRAIN_LAST_LAYER: {
+        std::vector<torch::Tensor> last;
+        for (const auto &sub : m->mod.modules()) {
+            std::vector<torch::Tensor> own;
+            for (const auto &p : sub.named_parameters(false))
+                own.push_back(p.value);
+            if (!own.empty())
+                last = own;
+        }
+        chosen = last;
+        if (chosen.empty())
+            return sa_error_set(err, SA_EINVAL, "torch", "parameter set 'last_layer': model has no parameters");
+        break;
+    }
+    case SA_TRAIN_PATTERN:
+        if (!pattern || !*pattern)
+            return sa_error_set(err, SA_EINVAL, "torch", "parameter pattern is empty");
+        for (const auto &p : m->mod.named_parameters(true))
+            if (p.name.find(pattern) != std::string::npos)
+                chosen.push_back(p.value);
+        if (chosen.empty())
+            return sa_error_set(err, SA_EINVAL, "torch", "no parameter name contains '%s'", pattern);
+        break;
+    default:
+        return sa_error_set(err, SA_EINVAL, "torch", "unknown parameter set %d", (int)set);
+    }
+    int64_t n = 0;
+    for (auto &p : chosen) {
+        p.requires_grad_(true);
+        n += p.numel();
+    }
+    m->trainable = chosen;
+    if (info) {
+        info->n_norm_layers = m->n_norm;
+        info->n_tensors = static_cast<int>(chosen.size());
+        info->n_elements = n;
+        info->n_total = total;
+    }
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_model_forward(sa_model *m, const sa_tensor *input, int grad, sa_tensor **out, sa_error *err)
+{
+    SA_TRY
+    const bool restore = m->mode == SA_NORM_BATCH;
+    if (restore) {
+        torch::NoGradGuard ng;
+        for (size_t i = 0; i < m->bn_buffers.size(); i++)
+            m->bn_scratch[i].copy_(m->bn_buffers[i]);
+    }
+    torch::jit::IValue y;
+    {
+        std::unique_ptr<torch::NoGradGuard> ng;
+        if (!grad)
+            ng = std::make_unique<torch::NoGradGuard>();
+        y = m->mod.forward({input->t});
+    }
+    if (restore) {
+        torch::NoGradGuard ng;
+        for (size_t i = 0; i < m->bn_buffers.size(); i++)
+            m->bn_buffers[i].copy_(m->bn_scratch[i]);
+    }
+    if (!y.isTensor())
+        return sa_error_set(err, SA_EFORMAT, "torch",
+                            "model output is a %s, expected a tensor of logits",
+                            y.tagKind().c_str());
+    torch::Tensor logits = y.toTensor();
+    if (logits.dim() != 2 || logits.size(0) != input->t.size(0))
+        return sa_error_set(err, SA_EFORMAT, "torch",
+                            "model output has shape %s, expected (batch, classes)",
+                            c10::str(logits.sizes()).c_str());
+    return wrap(out, std::move(logits));
+    SA_CATCH(err)
+}
+
+int sa_model_state_save(const sa_model *m, sa_state **out, sa_error *err)
+{
+    SA_TRY
+    auto s = std::make_unique<sa_state>();
+    for (const auto &p : m->mod.parameters())
+        s->params.push_back(p.detach().clone());
+    for (const auto &b : m->mod.buffers())
+        s->buffers.push_back(b.detach().clone());
+    *out = s.release();
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_model_state_load(sa_model *m, const sa_state *s, sa_error *err)
+{
+    SA_TRY
+    torch::NoGradGuard ng;
+    size_t i = 0;
+    for (auto p : m->mod.parameters()) {
+        if (i >= s->params.size())
+            return sa_error_set(err, SA_EINVAL, "torch", "state does not match the model");
+        p.copy_(s->params[i++]);
+        if (p.grad().defined())
+            p.mutable_grad().zero_();
+    }
+    i = 0;
+    for (auto b : m->mod.buffers()) {
+        if (i >= s->buffers.size())
+            return sa_error_set(err, SA_EINVAL, "torch", "state does not match the model");
+        b.copy_(s->buffers[i++]);
+    }
+    return 0;
+    SA_CATCH(err)
+}
+
+void sa_state_free(sa_state *s)
+{
+    delete s;
+}
+
+int sa_model_save(const sa_model *m, const char *path, sa_error *err)
+{
+    SA_TRY
+    std::string tmp = std::string(path) + ".tmp";
+    m->mod.save(tmp);
+    if (rename(tmp.c_str(), path) != 0) {
+        int e = errno;
+        remove(tmp.c_str());
+        return sa_error_set(err, SA_EIO, "torch", "cannot rename %s to %s: %s", tmp.c_str(), path,
+                            strerror(e));
+    }
+    return 0;
+    SA_CATCH(err)
+}
+
+/* ---- optimisers --------------------------------------------------------- */
+
+sa_sgd_options sa_sgd_options_default(void)
+{
+    sa_sgd_options o;
+    o.lr = 0.001;
+    o.momentum = 0.9;
+    o.dampening = 0.0;
+    o.weight_decay = 0.0;
+    o.nesterov = 0;
+    return o;
+}
+
+int sa_optim_sgd_new(sa_optim **out, sa_model *m, const sa_sgd_options *o, sa_error *err)
+{
+    SA_TRY
+    if (m->trainable.empty())
+        return sa_error_set(err, SA_EINVAL, "torch", "optimiser created with no trainable parameters");
+    if (!(o->lr > 0.0))
+        return sa_error_set(err, SA_EINVAL, "torch", "learning rate must be > 0 (got %g)", o->lr);
+    if (o->nesterov && (o->momentum <= 0.0 || o->dampening != 0.0))
+        return sa_error_set(err, SA_EINVAL, "torch", "Nesterov momentum needs momentum > 0 and dampening 0");
+    auto opts = torch::optim::SGDOptions(o->lr)
+                    .momentum(o->momentum)
+                    .dampening(o->dampening)
+                    .weight_decay(o->weight_decay)
+                    .nesterov(o->nesterov != 0);
+    auto s = std::make_unique<sa_optim>();
+    s->opt = std::make_unique<torch::optim::SGD>(m->trainable, opts);
+    *out = s.release();
+    return 0;
+    SA_CATCH(err)
+}
+
+void sa_optim_free(sa_optim *o)
+{
+    delete o;
+}
+
+int sa_optim_zero_grad(sa_optim *o, sa_error *err)
+{
+    SA_TRY
+    o->opt->zero_grad();
+    return 0;
+    SA_CATCH(err)
+}
+
+int sa_optim_step(sa_optim *o, sa_error *err)
+{
+    SA_TRY
+    o->opt->step();
+    return 0;
+    SA_CATCH(err)
+}
+
+} // extern "C"
