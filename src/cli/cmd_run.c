@@ -66,8 +66,6 @@ int sa_cli_run(int argc, char **argv)
         sa_config_free(cfg);
         return 1;
     }
-    if (cfg->run.threads > 0)
-        sa_torch_set_threads(cfg->run.threads);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "adapt.h"
 #include "corruptions.h"
@@ -60,6 +61,7 @@ typedef struct engine {
     sa_method *methods[SA_CFG_MAX_METHODS];
     sa_source *src;
     int device;
+    int threads;
 } engine;
 
 static void engine_free(engine *e)
@@ -86,6 +88,11 @@ static int engine_open(engine *e, const sa_config *cfg, sa_error *err)
 {
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
+    /* run.threads: 0 means every online CPU (libtorch alone counts physical
+     * cores, and takes one where it cannot tell). Process-wide in libtorch. */
+    long threads = cfg->run.threads > 0 ? cfg->run.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    e->threads = threads > 0 ? (int)threads : 1;
+    sa_torch_set_threads(e->threads);
     int rc = sa_torch_parse_device(&e->device, cfg->run.device, err);
     if (rc < 0)
         return rc;
@@ -177,7 +184,7 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
     lo.limit = (size_t)cfg->data.limit;
     lo.shuffle = cfg->data.shuffle;
     lo.seed = cfg->run.seed;
-    lo.threads = cfg->run.threads;
+    lo.threads = e->threads;
     lo.corrupt = cell->corrupt;
     lo.corruption = (sa_corruption)cell->corruption;
     lo.severity = cell->severity;

@@ -29,8 +29,8 @@ struct sa_model {
     sa_norm_mode mode = SA_NORM_SOURCE;
     std::vector<torch::jit::Module> batchnorms; // modules with batch statistics
     int n_norm = 0;                             // BatchNorm + GroupNorm + LayerNorm
-    std::vector<torch::Tensor> bn_buffers;      // running stats of `batchnorms`
-    std::vector<torch::Tensor> bn_scratch;      // their values before a forward
+    // Running statistics of `batchnorms`: (module, attribute name) pairs.
+    std::vector<std::pair<torch::jit::Module, std::string>> bn_stats;
     std::vector<torch::Tensor> trainable;
 };
 
@@ -83,7 +83,7 @@ bool is_norm(const torch::jit::Module &m)
 void index_model(sa_model *m)
 {
     m->batchnorms.clear();
-    m->bn_buffers.clear();
+    m->bn_stats.clear();
     m->n_norm = 0;
     for (const auto &sub : m->mod.modules()) {
         if (is_norm(sub))
@@ -91,18 +91,35 @@ void index_model(sa_model *m)
         if (!is_batchnorm(sub))
             continue;
         m->batchnorms.push_back(sub);
-        for (const char *b : {"running_mean", "running_var", "num_batches_tracked"}) {
-            if (sub.hasattr(b)) {
-                auto v = sub.attr(b);
-                if (v.isTensor())
-                    m->bn_buffers.push_back(v.toTensor());
-            }
+        for (const char *b : {"running_mean", "running_var", "num_batches_tracked"})
+            if (sub.hasattr(b) && sub.attr(b).isTensor())
+                m->bn_stats.emplace_back(sub, b);
+    }
+}
+
+// While alive, BatchNorm layers in training mode update throw-away copies of
+// their running statistics, so a forward with test-batch statistics leaves
+// the stored ones untouched. (Copying the old values back after the forward
+// would modify tensors that autograd saved for the backward pass.)
+struct StatsShield {
+    sa_model *m;
+    std::vector<torch::Tensor> originals;
+    explicit StatsShield(sa_model *model) : m(model)
+    {
+        torch::NoGradGuard ng;
+        originals.reserve(m->bn_stats.size());
+        for (auto &s : m->bn_stats) {
+            torch::Tensor t = s.first.attr(s.second).toTensor();
+            originals.push_back(t);
+            s.first.setattr(s.second, t.clone());
         }
     }
-    m->bn_scratch.clear();
-    for (const auto &b : m->bn_buffers)
-        m->bn_scratch.push_back(torch::empty_like(b));
-}
+    ~StatsShield()
+    {
+        for (size_t i = 0; i < originals.size(); i++)
+            m->bn_stats[i].first.setattr(m->bn_stats[i].second, originals[i]);
+    }
+};
 
 void apply_norm_mode(sa_model *m)
 {
@@ -418,7 +435,11 @@ int sa_model_clone(sa_model **out, const sa_model *m, sa_error *err)
 {
     SA_TRY
     auto c = std::make_unique<sa_model>();
-    c->mod = m->mod.deepcopy();
+    {
+        // Without gradient recording the copied parameters are leaves.
+        torch::NoGradGuard ng;
+        c->mod = m->mod.deepcopy();
+    }
     c->device = m->device;
     c->mode = m->mode;
     index_model(c.get());
@@ -534,23 +555,15 @@ int sa_model_select_trainable(sa_model *m, sa_train_set set, const char *pattern
 int sa_model_forward(sa_model *m, const sa_tensor *input, int grad, sa_tensor **out, sa_error *err)
 {
     SA_TRY
-    const bool restore = m->mode == SA_NORM_BATCH;
-    if (restore) {
-        torch::NoGradGuard ng;
-        for (size_t i = 0; i < m->bn_buffers.size(); i++)
-            m->bn_scratch[i].copy_(m->bn_buffers[i]);
-    }
     torch::jit::IValue y;
     {
+        std::unique_ptr<StatsShield> shield;
+        if (m->mode == SA_NORM_BATCH)
+            shield = std::make_unique<StatsShield>(m);
         std::unique_ptr<torch::NoGradGuard> ng;
         if (!grad)
             ng = std::make_unique<torch::NoGradGuard>();
         y = m->mod.forward({input->t});
-    }
-    if (restore) {
-        torch::NoGradGuard ng;
-        for (size_t i = 0; i < m->bn_buffers.size(); i++)
-            m->bn_buffers[i].copy_(m->bn_scratch[i]);
     }
     if (!y.isTensor())
         return sa_error_set(err, SA_EFORMAT, "torch",
@@ -603,6 +616,29 @@ int sa_model_state_load(sa_model *m, const sa_state *s, sa_error *err)
 void sa_state_free(sa_state *s)
 {
     delete s;
+}
+
+int sa_model_state_diff(const sa_model *m, const sa_state *ref, sa_state_diff *d, sa_error *err)
+{
+    SA_TRY
+    memset(d, 0, sizeof *d);
+    size_t i = 0;
+    for (const auto &p : m->mod.parameters()) {
+        if (i >= ref->params.size())
+            return sa_error_set(err, SA_EINVAL, "torch", "state does not match the model");
+        if (!torch::equal(p.detach(), ref->params[i++])) {
+            d->params_changed++;
+            d->trainable_changed += p.requires_grad();
+        }
+    }
+    i = 0;
+    for (const auto &b : m->mod.buffers()) {
+        if (i >= ref->buffers.size())
+            return sa_error_set(err, SA_EINVAL, "torch", "state does not match the model");
+        d->buffers_changed += !torch::equal(b, ref->buffers[i++]);
+    }
+    return 0;
+    SA_CATCH(err)
 }
 
 int sa_model_save(const sa_model *m, const char *path, sa_error *err)

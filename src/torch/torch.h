@@ -148,6 +148,14 @@ int sa_model_forward(sa_model *m, const sa_tensor *input, int grad, sa_tensor **
 int sa_model_state_save(const sa_model *m, sa_state **out, sa_error *err);
 int sa_model_state_load(sa_model *m, const sa_state *s, sa_error *err);
 void sa_state_free(sa_state *s);
+
+/* Which tensors of the model differ (bit for bit) from a saved state. */
+typedef struct sa_state_diff {
+    int params_changed;           /* parameter tensors that differ */
+    int trainable_changed;        /* of which currently trainable */
+    int buffers_changed;          /* buffers (e.g. running statistics) that differ */
+} sa_state_diff;
+int sa_model_state_diff(const sa_model *m, const sa_state *ref, sa_state_diff *d, sa_error *err);
 /* Save the model (as it is now) as TorchScript; atomic (temp file + rename). */
 int sa_model_save(const sa_model *m, const char *path, sa_error *err);
 

@@ -1,0 +1,209 @@
+#include <math.h>
+
+#include "fs.h"
+#include "json.h"
+#include "log.h"
+#include "rng.h"
+#include "strbuf.h"
+#include "test.h"
+
+static void test_error_set_and_prefix(void **state)
+{
+    (void)state;
+    sa_error e = {0};
+    assert_int_equal(sa_error_set(&e, SA_EIO, "fs", "cannot open %s", "x.txt"), SA_EIO);
+    assert_int_equal(e.code, SA_EIO);
+    assert_string_equal(e.domain, "fs");
+    assert_string_equal(e.msg, "fs: cannot open x.txt");
+    sa_error_prefix(&e, "cell %d", 3);
+    assert_string_equal(e.msg, "cell 3: fs: cannot open x.txt");
+    /* NULL error pointers are allowed. */
+    assert_int_equal(sa_error_set(NULL, SA_EINVAL, "x", "y"), SA_EINVAL);
+    /* Long messages are cut, never overflow. */
+    char big[2000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sa_error_set(&e, SA_EINVAL, "d", "%s", big);
+    assert_true(strlen(e.msg) < SA_ERROR_MSG_MAX);
+    sa_error_prefix(&e, "%s", big);
+    assert_true(strlen(e.msg) < SA_ERROR_MSG_MAX);
+}
+
+/* NumPy 1.24:
+ *   np.random.seed(0); np.random.random_sample(3)
+ *   np.random.seed(1234); np.random.normal(0, 1, 3)
+ *   np.random.seed(7); np.random.poisson(3.5, 5); np.random.poisson(120.0, 5)
+ *   np.random.seed(42); np.random.randint(-3, 5, 8)
+ *   np.random.seed(5); [np.random.randint(0, 2**32 + 5) for _ in range(3)]  */
+static void test_rng_matches_numpy(void **state)
+{
+    (void)state;
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_NUMPY, 0);
+    const double u[3] = {0.5488135039273248, 0.7151893663724195, 0.6027633760716439};
+    for (int i = 0; i < 3; i++)
+        assert_true(sa_rng_double(&r) == u[i]);
+    sa_rng_seed(&r, SA_RNG_NUMPY, 1234);
+    const double g[3] = {0.47143516373249306, -1.1909756947064645, 1.4327069684260973};
+    for (int i = 0; i < 3; i++)
+        assert_true(sa_rng_normal(&r, 0.0, 1.0) == g[i]);
+    sa_rng_seed(&r, SA_RNG_NUMPY, 7);
+    const int64_t p1[5] = {2, 4, 4, 1, 4}, p2[5] = {123, 111, 138, 121, 125};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sa_rng_poisson(&r, 3.5), p1[i]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sa_rng_poisson(&r, 120.0), p2[i]);
+    sa_rng_seed(&r, SA_RNG_NUMPY, 42);
+    const int64_t ri[8] = {3, 0, 1, 3, -1, 4, 1, 1};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(sa_rng_randint(&r, -3, 5), ri[i]);
+    sa_rng_seed(&r, SA_RNG_NUMPY, 5);
+    const int64_t big[3] = {1562238070, 4206684233, 385778404};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sa_rng_randint(&r, 0, 4294967301LL), big[i]);
+}
+
+static void test_rng_fast_statistics(void **state)
+{
+    (void)state;
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, 99);
+    const int n = 200000;
+    double s = 0, s2 = 0, ps = 0;
+    for (int i = 0; i < n; i++) {
+        double v = sa_rng_normal(&r, 1.0, 2.0);
+        s += v;
+        s2 += v * v;
+        ps += (double)sa_rng_poisson(&r, 4.0);
+    }
+    double mean = s / n, var = s2 / n - mean * mean;
+    assert_true(fabs(mean - 1.0) < 0.02);
+    assert_true(fabs(sqrt(var) - 2.0) < 0.02);
+    assert_true(fabs(ps / n - 4.0) < 0.02);
+    /* Same seed, same stream; different seed, different stream. */
+    sa_rng a, b, c;
+    sa_rng_seed(&a, SA_RNG_FAST, 5);
+    sa_rng_seed(&b, SA_RNG_FAST, 5);
+    sa_rng_seed(&c, SA_RNG_FAST, 6);
+    int diff = 0;
+    for (int i = 0; i < 100; i++) {
+        uint32_t x = sa_rng_u32(&a);
+        assert_int_equal(x, sa_rng_u32(&b));
+        diff += x != sa_rng_u32(&c);
+    }
+    assert_true(diff > 90);
+}
+
+static void test_seed_derive_distinct(void **state)
+{
+    (void)state;
+    uint64_t a = sa_seed_derive(0, 1, 2, 3), b = sa_seed_derive(0, 1, 2, 4),
+             c = sa_seed_derive(1, 1, 2, 3), d = sa_seed_derive(0, 2, 1, 3);
+    assert_true(a != b && a != c && a != d && b != c);
+    assert_true(sa_seed_derive(0, 1, 2, 3) == a);
+    assert_true(sa_hash_str("fog") != sa_hash_str("frost"));
+}
+
+static void test_fs_atomic_write(void **state)
+{
+    (void)state;
+    char dir[256], sub[512], path[600];
+    assert_int_equal(sa_test_mkdtemp(dir, sizeof dir), 0);
+    snprintf(sub, sizeof sub, "%s/a/b/c", dir);
+    sa_error e = {0};
+    assert_int_equal(sa_fs_mkdirs(sub, &e), 0);
+    assert_true(sa_fs_is_dir(sub));
+    snprintf(path, sizeof path, "%s/file.txt", sub);
+    assert_int_equal(sa_fs_write_atomic(path, "hello", 5, &e), 0);
+    assert_int_equal(sa_fs_write_atomic(path, "bye", 3, &e), 0);
+    char *text;
+    size_t n;
+    assert_int_equal(sa_fs_read_all(path, &text, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(text, "bye");
+    free(text);
+    /* No temporary file is left behind. */
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp >/dev/null", sub);
+    assert_int_not_equal(system(cmd), 0);
+    /* Writing into a missing directory fails with the path in the message. */
+    snprintf(path, sizeof path, "%s/missing/x.txt", dir);
+    assert_true(sa_fs_write_atomic(path, "x", 1, &e) < 0);
+    assert_err_contains(e, "missing");
+    assert_true(sa_fs_read_all(path, &text, &n, &e) < 0);
+    char joined[64];
+    assert_int_equal(sa_fs_join(joined, sizeof joined, "a/", "b", &e), 0);
+    assert_string_equal(joined, "a/b");
+    assert_int_equal(sa_fs_join(joined, sizeof joined, "a", "/abs", &e), 0);
+    assert_string_equal(joined, "/abs");
+    sa_fs_dirname(joined, sizeof joined, "x/y/z.json");
+    assert_string_equal(joined, "x/y");
+    sa_test_rmtree(dir);
+}
+
+static void test_strbuf_and_json(void **state)
+{
+    (void)state;
+    sa_strbuf b = {0};
+    sa_strbuf_printf(&b, "{\"a\": %d, \"s\": ", 5);
+    sa_strbuf_json_str(&b, "q\"\\\n\x01z");
+    sa_strbuf_printf(&b, ", \"arr\": [1.5, true, null, {\"k\": \"\\u00e9\"}]}");
+    assert_false(b.oom);
+    sa_json *j = NULL;
+    sa_error e = {0};
+    assert_int_equal(sa_json_parse(&j, b.data, b.len, "t", &e), 0);
+    double v;
+    assert_int_equal(sa_json_num(sa_json_get(j, "a"), &v), 0);
+    assert_true(v == 5.0);
+    assert_string_equal(sa_json_str(sa_json_get(j, "s")), "q\"\\\n\x01z");
+    const sa_json *arr = sa_json_get(j, "arr");
+    assert_int_equal(sa_json_len(arr), 4);
+    assert_int_equal(sa_json_kind(sa_json_at(arr, 1)), SA_JSON_BOOL);
+    assert_string_equal(sa_json_str(sa_json_get(sa_json_at(arr, 3), "k")), "\xc3\xa9");
+    assert_null(sa_json_get(j, "missing"));
+    sa_json_free(j);
+    sa_strbuf_free(&b);
+    const char *bad[] = {"{", "{\"a\" 1}", "[1,]", "\"abc", "{\"a\":1} x", "tru", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = NULL;
+        assert_true(sa_json_parse(&j, bad[i], strlen(bad[i]), "bad.json", &e) < 0);
+        assert_null(j);
+        assert_err_contains(e, "bad.json");
+    }
+}
+
+typedef struct seen {
+    int n;
+    char last[64];
+} seen;
+
+static void capture(void *user, sa_log_level lv, const char *msg)
+{
+    seen *s = user;
+    (void)lv;
+    s->n++;
+    snprintf(s->last, sizeof s->last, "%s", msg);
+}
+
+static void test_logger(void **state)
+{
+    (void)state;
+    seen s = {0};
+    sa_logger lg = {capture, &s, SA_LOG_WARN};
+    sa_logf(&lg, SA_LOG_INFO, "dropped");
+    sa_logf(&lg, SA_LOG_WARN, "kept %d", 1);
+    sa_logf(NULL, SA_LOG_ERROR, "nowhere");
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.last, "kept 1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_set_and_prefix), cmocka_unit_test(test_rng_matches_numpy),
+        cmocka_unit_test(test_rng_fast_statistics),  cmocka_unit_test(test_seed_derive_distinct),
+        cmocka_unit_test(test_fs_atomic_write),      cmocka_unit_test(test_strbuf_and_json),
+        cmocka_unit_test(test_logger),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
