@@ -82,10 +82,11 @@ int sa_idx_load(sa_idx **out, const char *path, sa_error *err)
         return sa_error_set(err, SA_ENOMEM, "image", "out of memory for %s", path);
     }
     if (read_exact(f, idx->data, idx->count * item) < 0) {
+        size_t expected = idx->count;
         gzclose(f);
         sa_idx_free(idx);
         return sa_error_set(err, SA_EFORMAT, "image", "%s: truncated IDX data (expected %zu items)",
-                            path, (size_t)idx->dims[0]);
+                            path, expected);
     }
     gzclose(f);
     *out = idx;

@@ -264,6 +264,23 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
     return 0;
 }
 
+/* The adapted model of every method, beside the cell file:
+ * <cell>.json -> <cell>.<label>.pt (before the cell file, which marks the
+ * cell complete). */
+static int save_models(engine *e, const char *cell_path, sa_error *err)
+{
+    char dir[4096];
+    sa_fs_dirname(dir, sizeof dir, cell_path);
+    int rc = sa_fs_mkdirs(dir, err);
+    size_t stem = strlen(cell_path) - strlen(".json");
+    for (int i = 0; i < e->n && rc == 0; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%.*s.%s.pt", (int)stem, cell_path, e->cfg->methods[i].label);
+        rc = sa_model_save(e->models[i], path, err);
+    }
+    return rc;
+}
+
 static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan,
                          const sa_config *cfg, sa_error *err)
 {
@@ -377,6 +394,8 @@ int sa_run_execute(const sa_config *cfg, const sa_run_options *o, sa_run_result 
         if (!reused) {
             rc = run_cell(&e, cell, k, plan.n_cells, t_run, o, &cr, err);
             if (rc < 0)
+                break;
+            if (cfg->output.save_model && (rc = save_models(&e, path, err)) < 0)
                 break;
             rc = sa__cell_write(path, cell, hash, &cr, err);
             if (rc < 0)
