@@ -10,12 +10,33 @@ typedef struct entry {
     sa__kernel fn;
 } entry;
 
+/* A NULL kernel marks a corruption this build does not implement. */
 static const entry registry[SA_CORRUPT_COUNT] = {
     [SA_CORRUPT_GAUSSIAN_NOISE] = {"gaussian_noise", "noise", sa__gaussian_noise},
     [SA_CORRUPT_SHOT_NOISE] = {"shot_noise", "noise", sa__shot_noise},
     [SA_CORRUPT_IMPULSE_NOISE] = {"impulse_noise", "noise", sa__impulse_noise},
+    [SA_CORRUPT_DEFOCUS_BLUR] = {"defocus_blur", "blur", NULL},
+    [SA_CORRUPT_GLASS_BLUR] = {"glass_blur", "blur", NULL},
+    [SA_CORRUPT_MOTION_BLUR] = {"motion_blur", "blur", NULL},
+    [SA_CORRUPT_ZOOM_BLUR] = {"zoom_blur", "blur", NULL},
+    [SA_CORRUPT_SNOW] = {"snow", "weather", NULL},
+    [SA_CORRUPT_FROST] = {"frost", "weather", NULL},
+    [SA_CORRUPT_FOG] = {"fog", "weather", NULL},
+    [SA_CORRUPT_BRIGHTNESS] = {"brightness", "weather", NULL},
     [SA_CORRUPT_CONTRAST] = {"contrast", "digital", sa__contrast},
+    [SA_CORRUPT_ELASTIC_TRANSFORM] = {"elastic_transform", "digital", NULL},
+    [SA_CORRUPT_PIXELATE] = {"pixelate", "digital", NULL},
+    [SA_CORRUPT_JPEG_COMPRESSION] = {"jpeg_compression", "digital", NULL},
+    [SA_CORRUPT_SPECKLE_NOISE] = {"speckle_noise", "extra", NULL},
+    [SA_CORRUPT_GAUSSIAN_BLUR] = {"gaussian_blur", "extra", NULL},
+    [SA_CORRUPT_SPATTER] = {"spatter", "extra", NULL},
+    [SA_CORRUPT_SATURATE] = {"saturate", "extra", NULL},
 };
+
+int sa_corruption_available(sa_corruption kind)
+{
+    return (int)kind >= 0 && kind < SA_CORRUPT_COUNT && registry[kind].fn != NULL;
+}
 
 const char *sa_corruption_name(sa_corruption kind)
 {
@@ -38,7 +59,9 @@ void sa_corruption_list(char *buf, size_t n)
         return;
     buf[0] = '\0';
     for (int i = 0; i < SA_CORRUPT_COUNT; i++) {
-        int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", registry[i].name);
+        if (!registry[i].fn)
+            continue;
+        int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", registry[i].name);
         if (w < 0 || (size_t)w >= n - used)
             return;
         used += (size_t)w;
@@ -48,7 +71,7 @@ void sa_corruption_list(char *buf, size_t n)
 int sa_corruption_from_name(sa_corruption *out, const char *name, sa_error *err)
 {
     for (int i = 0; i < SA_CORRUPT_COUNT; i++)
-        if (name && strcmp(name, registry[i].name) == 0) {
+        if (name && registry[i].fn && strcmp(name, registry[i].name) == 0) {
             *out = (sa_corruption)i;
             return 0;
         }
@@ -88,11 +111,25 @@ sa_corrupt_params sa_corrupt_params_resolve(sa_corrupt_params p, int w, int h)
     return SA_PARAMS_ANY;
 }
 
+sa_corrupt_options sa_corrupt_options_default(void)
+{
+    sa_corrupt_options o;
+    memset(&o, 0, sizeof o);
+    o.params = SA_PARAMS_AUTO;
+    return o;
+}
+
 int sa_corrupt(sa_image *out, const sa_image *in, sa_corruption kind, int severity,
-               sa_corrupt_params params, sa_rng *rng, sa_error *err)
+               const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
     if ((int)kind < 0 || kind >= SA_CORRUPT_COUNT)
         return sa_error_set(err, SA_EINVAL, "corrupt", "unknown corruption %d", (int)kind);
+    if (!registry[kind].fn)
+        return sa_error_set(err, SA_EINVAL, "corrupt", "%s is not available in this build",
+                            registry[kind].name);
+    sa_corrupt_options defaults = sa_corrupt_options_default();
+    if (!opt)
+        opt = &defaults;
     if (severity < SA_SEVERITY_MIN || severity > SA_SEVERITY_MAX)
         return sa_error_set(err, SA_EINVAL, "corrupt", "severity %d outside 1..5 (%s)", severity,
                             registry[kind].name);
@@ -106,11 +143,8 @@ int sa_corrupt(sa_image *out, const sa_image *in, sa_corruption kind, int severi
     if (out->data == in->data)
         return sa_error_set(err, SA_EINVAL, "corrupt", "output aliases input (%s)",
                             registry[kind].name);
-    sa_corrupt_params p = sa_corrupt_params_resolve(params, in->w, in->h);
-    /* The noise and contrast parameters do not depend on image size, so the
-     * size-generic table uses the ImageNet values for them. */
-    int table = p == SA_PARAMS_CIFAR ? 1 : 0;
-    return registry[kind].fn(out, in, table, severity, rng, err);
+    sa_corrupt_params p = sa_corrupt_params_resolve(opt->params, in->w, in->h);
+    return registry[kind].fn(out, in, p, severity, opt, rng, err);
 }
 
 uint64_t sa_corrupt_seed(uint64_t run_seed, uint64_t image_index, sa_corruption kind, int severity)

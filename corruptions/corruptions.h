@@ -29,13 +29,33 @@
 #include "image.h"
 #include "rng.h"
 
+/* The 15 benchmark corruptions, then the 4 extra ("validation") ones, in the
+ * reference order. A build lists only those it implements: see
+ * sa_corruption_available. */
 typedef enum sa_corruption {
     SA_CORRUPT_GAUSSIAN_NOISE = 0,
     SA_CORRUPT_SHOT_NOISE,
     SA_CORRUPT_IMPULSE_NOISE,
+    SA_CORRUPT_DEFOCUS_BLUR,
+    SA_CORRUPT_GLASS_BLUR,
+    SA_CORRUPT_MOTION_BLUR,
+    SA_CORRUPT_ZOOM_BLUR,
+    SA_CORRUPT_SNOW,
+    SA_CORRUPT_FROST,
+    SA_CORRUPT_FOG,
+    SA_CORRUPT_BRIGHTNESS,
     SA_CORRUPT_CONTRAST,
+    SA_CORRUPT_ELASTIC_TRANSFORM,
+    SA_CORRUPT_PIXELATE,
+    SA_CORRUPT_JPEG_COMPRESSION,
+    SA_CORRUPT_SPECKLE_NOISE,
+    SA_CORRUPT_GAUSSIAN_BLUR,
+    SA_CORRUPT_SPATTER,
+    SA_CORRUPT_SATURATE,
     SA_CORRUPT_COUNT
 } sa_corruption;
+
+#define SA_CORRUPT_N_BENCHMARK 15
 
 typedef enum sa_corrupt_params {
     SA_PARAMS_AUTO = 0,
@@ -47,13 +67,16 @@ typedef enum sa_corrupt_params {
 #define SA_SEVERITY_MIN 1
 #define SA_SEVERITY_MAX 5
 
+/* 1 if this build implements the corruption. */
+int sa_corruption_available(sa_corruption kind);
 /* Canonical name ("gaussian_noise"); NULL for an out-of-range value. */
 const char *sa_corruption_name(sa_corruption kind);
 /* Family: "noise", "blur", "weather", "digital" or "extra". */
 const char *sa_corruption_family(sa_corruption kind);
-/* Look a name up; on failure the error lists every valid name. */
+/* Look a name up (implemented corruptions only); on failure the error
+ * lists every valid name. */
 int sa_corruption_from_name(sa_corruption *out, const char *name, sa_error *err);
-/* Write the comma-separated list of valid names into buf. */
+/* Write the comma-separated list of implemented names into buf. */
 void sa_corruption_list(char *buf, size_t n);
 
 int sa_corrupt_params_from_name(sa_corrupt_params *out, const char *name, sa_error *err);
@@ -61,10 +84,21 @@ const char *sa_corrupt_params_name(sa_corrupt_params p);
 /* The table SA_PARAMS_AUTO resolves to for a w x h image. */
 sa_corrupt_params sa_corrupt_params_resolve(sa_corrupt_params p, int w, int h);
 
-/* Apply one corruption at severity 1..5. Errors: unknown kind, severity out
- * of range, dimension mismatch, unsupported channel count. */
+/* Options of a corruption call; sa_corrupt_options_default() gives
+ * SA_PARAMS_AUTO and the built-in frost textures. */
+typedef struct sa_corrupt_options {
+    sa_corrupt_params params;        /* parameter table */
+    const sa_image *const *frost;    /* frost textures (RGB), borrowed; NULL: built-in ones */
+    int n_frost;                     /* number of textures in `frost` (the reference has 6) */
+} sa_corrupt_options;
+
+sa_corrupt_options sa_corrupt_options_default(void);
+
+/* Apply one corruption at severity 1..5; `opt` may be NULL (defaults).
+ * Errors: unknown or unavailable kind, severity out of range, dimension
+ * mismatch, unsupported channel count. */
 int sa_corrupt(sa_image *out, const sa_image *in, sa_corruption kind, int severity,
-               sa_corrupt_params params, sa_rng *rng, sa_error *err);
+               const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
 /* Per-image seed for the fast generator: a hash of the run seed, the image's
  * stable index, the corruption and the severity. */

@@ -2,12 +2,13 @@
 #include "internal.h"
 #include "params.h"
 
-int sa__contrast(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                 sa_error *err)
+int sa__contrast(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
+    (void)opt;
     (void)rng;
     (void)err;
-    const double c = sa__contrast_factor[table][severity - 1];
+    const double c = sa__contrast_factor[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t pixels = (size_t)in->w * (size_t)in->h;
     const int ch = in->c;
     double mean[4] = {0, 0, 0, 0};

@@ -18,16 +18,19 @@ static inline uint8_t sa__to_u8(double v)
     return (uint8_t)(v * 255.0);
 }
 
-typedef int (*sa__kernel)(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                          sa_error *err);
+/* A kernel: `table` is the resolved parameter table (SA_PARAMS_IMAGENET,
+ * SA_PARAMS_CIFAR or SA_PARAMS_ANY, never AUTO); arguments are already
+ * checked (severity 1..5, same dimensions, C = 1 or 3, no aliasing). */
+typedef int (*sa__kernel)(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+                          const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
-int sa__gaussian_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                       sa_error *err);
-int sa__shot_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                   sa_error *err);
-int sa__impulse_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                      sa_error *err);
-int sa__contrast(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                 sa_error *err);
+int sa__gaussian_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__shot_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__impulse_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__contrast(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
 #endif

@@ -2,11 +2,12 @@
 #include "internal.h"
 #include "params.h"
 
-int sa__gaussian_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                       sa_error *err)
+int sa__gaussian_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
+    (void)opt;
     (void)err;
-    const double sigma = sa__gaussian_sigma[table][severity - 1];
+    const double sigma = sa__gaussian_sigma[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t n = sa_image_size(in);
     for (size_t i = 0; i < n; i++) {
         double noise = sa_rng_normal(rng, 0.0, sigma);
@@ -15,11 +16,12 @@ int sa__gaussian_noise(sa_image *out, const sa_image *in, int table, int severit
     return 0;
 }
 
-int sa__shot_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                   sa_error *err)
+int sa__shot_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
+    (void)opt;
     (void)err;
-    const double c = sa__shot_photons[table][severity - 1];
+    const double c = sa__shot_photons[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t n = sa_image_size(in);
     for (size_t i = 0; i < n; i++) {
         double x = in->data[i] / 255.0;
@@ -35,11 +37,12 @@ int sa__shot_noise(sa_image *out, const sa_image *in, int table, int severity, s
  * reads the hit decisions back from `out`, so no scratch memory is needed:
  * out holds the untouched value for a miss and a marker is not required,
  * because hit elements are recorded in the low bit of a second sweep. */
-int sa__impulse_noise(sa_image *out, const sa_image *in, int table, int severity, sa_rng *rng,
-                      sa_error *err)
+int sa__impulse_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
+    (void)opt;
     (void)err;
-    const double amount = sa__impulse_amount[table][severity - 1];
+    const double amount = sa__impulse_amount[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t n = sa_image_size(in);
     /* Pass 1: hit mask, stored as 1/0 in out. */
     for (size_t i = 0; i < n; i++)

@@ -37,7 +37,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "corruptions") == 0) {
         for (int k = 0; k < SA_CORRUPT_COUNT; k++)
-            printf("%-18s %s\n", sa_corruption_name((sa_corruption)k),
+            if (sa_corruption_available((sa_corruption)k))
+                printf("%-18s %s\n", sa_corruption_name((sa_corruption)k),
                    sa_corruption_family((sa_corruption)k));
         return 0;
     }

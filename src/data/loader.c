@@ -114,7 +114,9 @@ static int load_one(const sa_loader *ld, sa_batch *b, int slot, size_t src_index
                                 : sa_corrupt_seed(ld->opt.seed, src_index, ld->opt.corruption,
                                                   ld->opt.severity);
             sa_rng_seed(&r, ld->opt.rng, seed);
-            rc = sa_corrupt(tmp, im, ld->opt.corruption, ld->opt.severity, ld->opt.params, &r, err);
+            sa_corrupt_options co = sa_corrupt_options_default();
+            co.params = ld->opt.params;
+            rc = sa_corrupt(tmp, im, ld->opt.corruption, ld->opt.severity, &co, &r, err);
         }
         sa_image_free(im);
         im = tmp;
