@@ -24,13 +24,44 @@ static inline uint8_t sa__to_u8(double v)
 typedef int (*sa__kernel)(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
                           const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
+/* One kernel per corruption (registry in corruptions.c). */
 int sa__gaussian_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 int sa__shot_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 int sa__impulse_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__defocus_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__motion_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__brightness(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 int sa__contrast(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__elastic_transform(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__jpeg_compression(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__gaussian_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+int sa__saturate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
 #endif
