@@ -3,11 +3,12 @@
 #include "internal.h"
 #include "losses.h"
 
-static int ent_loss(const sa_method_options *o, const sa_tensor *logits, sa_tensor **loss,
-                    sa_error *err)
+static int ent_loss(const sa_method_options *o, const sa_tensor *student, const sa_tensor *teacher,
+                    sa_tensor **loss, sa_error *err)
 {
     (void)o;
-    return sa_loss_entropy(loss, logits, err);
+    (void)teacher;
+    return sa_loss_entropy(loss, student, err);
 }
 
 const sa__method_impl sa__method_ent = {

@@ -73,12 +73,43 @@ static int hook_trainset(const sa_config_hooks *h, const char *v, sa_error *err)
     return sa_error_set(err, SA_EINVAL, "",
                         "unknown parameter set '%s' (expected bn_affine, all, last_layer or pattern)", v);
 }
+/* Value must be one of a NULL-terminated list. */
+static int one_of(const char *v, const char *what, const char *const *ok, sa_error *err)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = 0; ok[i]; i++) {
+        if (strcmp(v, ok[i]) == 0)
+            return 0;
+        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", ok[i]);
+        if (w > 0 && (size_t)w < sizeof list - used)
+            used += (size_t)w;
+    }
+    return sa_error_set(err, SA_EINVAL, "", "unknown %s '%s' (expected one of: %s)", what, v, list);
+}
 static int hook_optim(const sa_config_hooks *h, const char *v, sa_error *err)
 {
     (void)h;
-    if (strcmp(v, "sgd") == 0)
-        return 0;
-    return sa_error_set(err, SA_EINVAL, "", "unknown optimizer '%s' (expected sgd)", v);
+    static const char *const ok[] = {"sgd", "adam", "adamw", NULL};
+    return one_of(v, "optimizer", ok, err);
+}
+static int hook_teacher(const sa_config_hooks *h, const char *v, sa_error *err)
+{
+    (void)h;
+    static const char *const ok[] = {"step", "every", "epoch", "ema", NULL};
+    return one_of(v, "teacher refresh", ok, err);
+}
+static int hook_reset(const sa_config_hooks *h, const char *v, sa_error *err)
+{
+    (void)h;
+    static const char *const ok[] = {"cell", "episodic", "continual", NULL};
+    return one_of(v, "reset", ok, err);
+}
+static int hook_nonfinite(const sa_config_hooks *h, const char *v, sa_error *err)
+{
+    (void)h;
+    static const char *const ok[] = {"error", "reset", NULL};
+    return one_of(v, "policy", ok, err);
 }
 static int hook_device(const sa_config_hooks *h, const char *v, sa_error *err)
 {
@@ -123,6 +154,14 @@ static const field shift_fields[] = {
     {"rng", F_STR, SHIFT(rng), 0, 0, NO_MARK, hook_rng},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
+#define SCHED(f) OFF(sa_config, schedule.f)
+static const field schedule_fields[] = {
+    {"epochs", F_INT, SCHED(epochs), 1, 1000, NO_MARK, NULL},
+    {"reset", F_STR, SCHED(reset), 0, 0, NO_MARK, hook_reset},
+    {"final_pass", F_BOOL, SCHED(final_pass), 0, 0, NO_MARK, NULL},
+    {"on_nonfinite", F_STR, SCHED(on_nonfinite), 0, 0, NO_MARK, hook_nonfinite},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
 #define OUT(f) OFF(sa_config, output.f)
 static const field output_fields[] = {
     {"save_model", F_BOOL, OUT(save_model), 0, 0, NO_MARK, NULL},
@@ -133,6 +172,8 @@ static const field method_fields[] = {
     {"name", F_STR, M(name), 0, 0, M(name_mark), hook_method},
     {"label", F_STR, M(label), 0, 0, NO_MARK, NULL},
     {"q", F_DBL, M(q), 1e-6, 1.0, NO_MARK, NULL},
+    {"temperature", F_DBL, M(temperature), 1e-6, 1e6, NO_MARK, NULL},
+    {"alpha", F_DBL, M(alpha), 0.0, 1.0, NO_MARK, NULL},
     {"params", F_STR, M(params), 0, 0, NO_MARK, hook_trainset},
     {"param_pattern", F_STR, M(param_pattern), 0, 0, NO_MARK, NULL},
     {"steps", F_INT, M(steps), 1, 1000, NO_MARK, NULL},
@@ -145,6 +186,15 @@ static const field optim_fields[] = {
     {"dampening", F_DBL, M(dampening), 0.0, 1.0, NO_MARK, NULL},
     {"weight_decay", F_DBL, M(weight_decay), 0.0, 1.0, NO_MARK, NULL},
     {"nesterov", F_BOOL, M(nesterov), 0, 0, NO_MARK, NULL},
+    {"beta1", F_DBL, M(beta1), 0.0, 0.999999, NO_MARK, NULL},
+    {"beta2", F_DBL, M(beta2), 0.0, 0.999999, NO_MARK, NULL},
+    {"eps", F_DBL, M(eps), 1e-30, 1.0, NO_MARK, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+static const field teacher_fields[] = {
+    {"refresh", F_STR, M(teacher), 0, 0, NO_MARK, hook_teacher},
+    {"every", F_INT, M(teacher_every), 1, 100000000, NO_MARK, NULL},
+    {"momentum", F_DBL, M(teacher_momentum), 0.0, 1.0, NO_MARK, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -155,7 +205,8 @@ typedef struct section {
 
 static const section sections[] = {
     {"run", run_fields},     {"model", model_fields},   {"data", data_fields},
-    {"shift", shift_fields}, {"output", output_fields}, {"methods", NULL},
+    {"shift", shift_fields}, {"schedule", schedule_fields}, {"output", output_fields},
+    {"methods", NULL},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -165,6 +216,14 @@ static void method_defaults(sa_method_cfg *m)
 {
     memset(m, 0, sizeof *m);
     m->q = 0.8;
+    m->temperature = 1.0;
+    m->alpha = 0.5;
+    m->beta1 = 0.9;
+    m->beta2 = 0.999;
+    m->eps = 1e-8;
+    snprintf(m->teacher, sizeof m->teacher, "step");
+    m->teacher_every = 1;
+    m->teacher_momentum = 0.999;
     snprintf(m->params, sizeof m->params, "bn_affine");
     m->steps = 1;
     snprintf(m->optimizer, sizeof m->optimizer, "sgd");
@@ -190,6 +249,9 @@ void sa_config_defaults(sa_config *c)
         c->shift.severities[i] = i + 1;
     snprintf(c->shift.params, sizeof c->shift.params, "auto");
     snprintf(c->shift.rng, sizeof c->shift.rng, "fast");
+    c->schedule.epochs = 1;
+    snprintf(c->schedule.reset, sizeof c->schedule.reset, "cell");
+    snprintf(c->schedule.on_nonfinite, sizeof c->schedule.on_nonfinite, "error");
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -435,12 +497,17 @@ static int apply_mapping(ctx *x, void *base, const field *fields, const yaml_nod
                 return -1;
             continue;
         }
+        if (allow_optimizer && strcmp(ks, "teacher") == 0) {
+            if (apply_mapping(x, base, teacher_fields, v, key, 0) < 0)
+                return -1;
+            continue;
+        }
         const field *f = fields;
         while (f->key && strcmp(f->key, ks) != 0)
             f++;
         if (!f->key) {
             char list[512];
-            list_keys(list, sizeof list, fields, allow_optimizer ? "optimizer" : NULL);
+            list_keys(list, sizeof list, fields, allow_optimizer ? "optimizer, teacher" : NULL);
             return fail(x, k, key, "unknown key (expected one of: %s)", list);
         }
         if (set_field(x, base, f, v, key) < 0)
@@ -498,7 +565,7 @@ static int apply_document(ctx *x, sa_config *c, int require_all)
         return 0;
     }
     if (root->type != YAML_MAPPING_NODE)
-        return fail(x, root, NULL, "expected a mapping of sections (run, model, data, shift, methods, output)");
+        return fail(x, root, NULL, "expected a mapping of sections (run, model, data, shift, schedule, methods, output)");
     int seen_model = 0, seen_methods = 0;
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
          pr++) {
@@ -517,7 +584,8 @@ static int apply_document(ctx *x, sa_config *c, int require_all)
             i++;
         if (i == N_SECTIONS)
             return fail(x, k, ks,
-                        "unknown section (expected one of: run, model, data, shift, methods, output)");
+                        "unknown section (expected one of: run, model, data, shift, schedule, methods, "
+                        "output)");
         if (strcmp(ks, "methods") == 0) {
             if (apply_methods(x, c, v) < 0)
                 return -1;
@@ -652,12 +720,17 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
     sa_strbuf_printf(b, "]\n");
     dump_str(b, "  ", "params", c->shift.params);
     dump_str(b, "  ", "rng", c->shift.rng);
+    sa_strbuf_printf(b, "schedule:\n  epochs: %d\n", c->schedule.epochs);
+    dump_str(b, "  ", "reset", c->schedule.reset);
+    sa_strbuf_printf(b, "  final_pass: %s\n", c->schedule.final_pass ? "true" : "false");
+    dump_str(b, "  ", "on_nonfinite", c->schedule.on_nonfinite);
     sa_strbuf_printf(b, "methods:\n");
     for (int i = 0; i < c->n_methods; i++) {
         const sa_method_cfg *m = &c->methods[i];
         dump_str(b, "  - ", "name", m->name);
         dump_str(b, "    ", "label", m->label);
-        sa_strbuf_printf(b, "    q: %.17g\n", m->q);
+        sa_strbuf_printf(b, "    q: %.17g\n    temperature: %.17g\n    alpha: %.17g\n", m->q,
+                         m->temperature, m->alpha);
         dump_str(b, "    ", "params", m->params);
         if (m->param_pattern[0])
             dump_str(b, "    ", "param_pattern", m->param_pattern);
@@ -665,9 +738,14 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
         dump_str(b, "      ", "name", m->optimizer);
         sa_strbuf_printf(b,
                          "      lr: %.17g\n      momentum: %.17g\n      dampening: %.17g\n"
-                         "      weight_decay: %.17g\n      nesterov: %s\n",
+                         "      weight_decay: %.17g\n      nesterov: %s\n      beta1: %.17g\n"
+                         "      beta2: %.17g\n      eps: %.17g\n",
                          m->lr, m->momentum, m->dampening, m->weight_decay,
-                         m->nesterov ? "true" : "false");
+                         m->nesterov ? "true" : "false", m->beta1, m->beta2, m->eps);
+        sa_strbuf_printf(b, "    teacher:\n");
+        dump_str(b, "      ", "refresh", m->teacher);
+        sa_strbuf_printf(b, "      every: %d\n      momentum: %.17g\n", m->teacher_every,
+                         m->teacher_momentum);
     }
     sa_strbuf_printf(b, "output:\n  save_model: %s\n", c->output.save_model ? "true" : "false");
 }

@@ -22,10 +22,15 @@
  *           split [test], limit [0 = all], batch_size [128], shuffle [true]
  *   shift:  clean [true], corruptions [[]], severities [[1,2,3,4,5]],
  *           params [auto], rng [fast]
- *   methods: list of {name (required), label [name], q [0.8],
- *           params [bn_affine], param_pattern, steps [1],
- *           optimizer: {name [sgd], lr [0.001], momentum [0.9], dampening [0],
- *                       weight_decay [0], nesterov [false]}}
+ *   schedule: epochs [1], reset [cell | episodic | continual],
+ *           final_pass [false], on_nonfinite [error | reset]
+ *   methods: list of {name (required), label [name], q [0.8], temperature [1],
+ *           alpha [0.5], params [bn_affine], param_pattern, steps [1],
+ *           optimizer: {name [sgd | adam | adamw], lr [0.001], momentum [0.9],
+ *                       dampening [0], weight_decay [0], nesterov [false],
+ *                       beta1 [0.9], beta2 [0.999], eps [1e-8]},
+ *           teacher: {refresh [step | every | epoch | ema], every [1],
+ *                     momentum [0.999]}}
  *   output: save_model [false]
  */
 #ifndef SA_CONFIG_H
@@ -49,12 +54,18 @@ typedef struct sa_method_cfg {
     char name[SA_CFG_STR];          /* method kind: source, bn, ent, rpl */
     char label[SA_CFG_STR];         /* column name in reports; unique in a run */
     double q;                       /* GCE exponent, (0, 1] */
+    double temperature;             /* soft_pl teacher temperature, > 0 */
+    double alpha;                   /* bn_alpha weight of the stored statistics, [0, 1] */
     char params[SA_CFG_STR];        /* bn_affine | all | last_layer | pattern */
     char param_pattern[SA_CFG_STR]; /* substring of parameter names, for params: pattern */
     int steps;                      /* optimisation steps per batch, >= 1 */
-    char optimizer[SA_CFG_STR];     /* sgd */
+    char optimizer[SA_CFG_STR];     /* sgd | adam | adamw */
     double lr, momentum, dampening, weight_decay;
     int nesterov;
+    double beta1, beta2, eps;
+    char teacher[SA_CFG_STR];       /* step | every | epoch | ema */
+    int teacher_every;
+    double teacher_momentum;
     sa_config_mark name_mark;
 } sa_method_cfg;
 
@@ -90,6 +101,12 @@ typedef struct sa_config {
         char params[SA_CFG_STR];
         char rng[SA_CFG_STR];
     } shift;
+    struct {
+        int epochs;                  /* passes over each cell's data, >= 1 */
+        char reset[SA_CFG_STR];      /* cell | episodic | continual */
+        int final_pass;              /* also score a pass without updates after adapting */
+        char on_nonfinite[SA_CFG_STR]; /* error | reset */
+    } schedule;
     int n_methods;
     sa_method_cfg methods[SA_CFG_MAX_METHODS];
     struct {

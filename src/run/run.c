@@ -123,13 +123,23 @@ static int engine_open(engine *e, const sa_config *cfg, sa_error *err)
         const sa_method_cfg *mc = &cfg->methods[i];
         sa_method_options o = sa_method_options_default(mc->name);
         o.gce_q = mc->q;
+        o.temperature = mc->temperature;
+        o.bn_alpha = mc->alpha;
         o.param_pattern = mc->param_pattern;
         o.steps_per_batch = mc->steps;
-        o.sgd.lr = mc->lr;
-        o.sgd.momentum = mc->momentum;
-        o.sgd.dampening = mc->dampening;
-        o.sgd.weight_decay = mc->weight_decay;
-        o.sgd.nesterov = mc->nesterov;
+        if ((rc = sa_optim_kind_parse(&o.optim.kind, mc->optimizer, err)) < 0 ||
+            (rc = sa_teacher_mode_parse(&o.teacher, mc->teacher, err)) < 0)
+            break;
+        o.optim.lr = mc->lr;
+        o.optim.momentum = o.optim.kind == SA_OPTIM_SGD ? mc->momentum : 0.0;
+        o.optim.dampening = mc->dampening;
+        o.optim.weight_decay = mc->weight_decay;
+        o.optim.nesterov = mc->nesterov;
+        o.optim.beta1 = mc->beta1;
+        o.optim.beta2 = mc->beta2;
+        o.optim.eps = mc->eps;
+        o.teacher_every = mc->teacher_every;
+        o.teacher_momentum = mc->teacher_momentum;
         if (train_set(&o.params, mc->params) < 0) {
             rc = sa_error_set(err, SA_EINVAL, "run", "methods[%d].params: unknown set '%s'", i,
                               mc->params);
@@ -174,7 +184,42 @@ static int write_text(const char *dir, const char *name, const sa_strbuf *b, sa_
     return sa_fs_write_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
-/* Run every method over one cell. */
+/* One method's step on one batch, applying the non-finite-loss policy. */
+static int step_one(engine *e, int i, const sa_tensor *x, int64_t *pred, const sa_batch *b,
+                    sa_cell_result *res, double *loss_sum, int *loss_n, int count, sa_error *err)
+{
+    const sa_config *cfg = e->cfg;
+    if (strcmp(cfg->schedule.reset, "episodic") == 0) {
+        int rc = sa_method_reset(e->methods[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    sa_step_stats st;
+    sa_error step_err = {0};
+    int rc = sa_method_step(e->methods[i], x, pred, (size_t)b->n, &st, &step_err);
+    if (rc == SA_ENUM && strcmp(cfg->schedule.on_nonfinite, "reset") == 0) {
+        /* The predictions were made before the loss: they count. */
+        res->m[i].resets++;
+        rc = sa_method_reset(e->methods[i], err);
+    } else if (rc < 0) {
+        if (err)
+            *err = step_err;
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (count)
+        sa_acc_add(&res->m[i].acc, pred, b->labels, (size_t)b->n);
+    if (st.updated) {
+        loss_sum[i] += st.loss;
+        loss_n[i]++;
+    }
+    return 0;
+}
+
+/* Run every method over one cell: `epochs` adaptation passes (the first is
+ * scored online), then optionally a final pass without updates. All methods
+ * see each batch, loaded and corrupted once. */
 static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, double t_run,
                     const sa_run_options *o, sa_cell_result *res, sa_error *err)
 {
@@ -194,7 +239,8 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
     int rc = sa_loader_new(&ld, e->src, &lo, err);
     if (rc < 0)
         return rc;
-    for (int i = 0; i < e->n; i++)
+    const int continual = strcmp(cfg->schedule.reset, "continual") == 0;
+    for (int i = 0; i < e->n && !(continual && index > 0); i++)
         if ((rc = sa_method_reset(e->methods[i], err)) < 0) {
             sa_loader_free(ld);
             return rc;
@@ -209,50 +255,60 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
         snprintf(res->m[i].label, sizeof res->m[i].label, "%s", cfg->methods[i].label);
         snprintf(res->m[i].method, sizeof res->m[i].method, "%s", cfg->methods[i].name);
         labels[i] = cfg->methods[i].label;
+        errors[i] = NAN;
     }
     char name[128];
     sa_cell_name(cell, name, sizeof name);
-    sa_progress p = {index, n_cells, name, 0, sa_loader_count(ld), 0, 0, 0, e->n, labels, errors};
+    const int passes = cfg->schedule.epochs + (cfg->schedule.final_pass ? 1 : 0);
+    sa_progress p = {index, n_cells, name, 0, sa_loader_count(ld) * (size_t)passes, 0, 0, 0,
+                     e->n, labels, errors};
     double t0 = now_seconds();
     sa_batch b = {0};
     int64_t *pred = NULL;
-    while ((rc = sa_loader_next(ld, &b, err)) > 0) {
-        if (o->stop && *o->stop) {
-            rc = sa_error_set(err, SA_EINTR, "run", "interrupted in cell %s", name);
-            break;
-        }
-        int64_t *np = realloc(pred, (size_t)b.n * sizeof *pred);
-        if (!np) {
-            rc = sa_error_set(err, SA_ENOMEM, "run", "out of memory");
-            break;
-        }
-        pred = np;
-        sa_tensor *x = NULL;
-        int64_t shape[4] = {b.n, b.c, b.h, b.w};
-        if ((rc = sa_tensor_from_f32(&x, b.x, shape, 4, e->device, err)) < 0)
-            break;
-        for (int i = 0; i < e->n && rc == 0; i++) {
-            sa_step_stats st;
-            rc = sa_method_step(e->methods[i], x, pred, (size_t)b.n, &st, err);
-            if (rc < 0) {
-                sa_error_prefix(err, "cell %s, method %s", name, cfg->methods[i].label);
+    for (int pass = 0; pass < passes && rc >= 0; pass++) {
+        const int final = pass == cfg->schedule.epochs;
+        sa_loader_rewind(ld);
+        while ((rc = sa_loader_next(ld, &b, err)) > 0) {
+            if (o->stop && *o->stop) {
+                rc = sa_error_set(err, SA_EINTR, "run", "interrupted in cell %s", name);
                 break;
             }
-            sa_acc_add(&res->m[i].acc, pred, b.labels, (size_t)b.n);
-            if (st.updated) {
-                loss_sum[i] += st.loss;
-                loss_n[i]++;
+            int64_t *np = realloc(pred, (size_t)b.n * sizeof *pred);
+            if (!np) {
+                rc = sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+                break;
             }
-            errors[i] = sa_acc_error(&res->m[i].acc);
+            pred = np;
+            sa_tensor *x = NULL;
+            int64_t shape[4] = {b.n, b.c, b.h, b.w};
+            if ((rc = sa_tensor_from_f32(&x, b.x, shape, 4, e->device, err)) < 0)
+                break;
+            for (int i = 0; i < e->n && rc == 0; i++) {
+                if (final) {
+                    rc = sa_method_predict(e->methods[i], x, pred, (size_t)b.n, err);
+                    if (rc == 0) {
+                        sa_acc_add(&res->m[i].final, pred, b.labels, (size_t)b.n);
+                        errors[i] = sa_acc_error(&res->m[i].final);
+                    }
+                } else {
+                    rc = step_one(e, i, x, pred, &b, res, loss_sum, loss_n, pass == 0, err);
+                    if (rc == 0 && pass == 0)
+                        errors[i] = sa_acc_error(&res->m[i].acc);
+                }
+                if (rc < 0)
+                    sa_error_prefix(err, "cell %s, method %s", name, cfg->methods[i].label);
+            }
+            sa_tensor_free(x);
+            if (rc < 0)
+                break;
+            p.done += (size_t)b.n;
+            p.cell_seconds = now_seconds() - t0;
+            p.run_seconds = now_seconds() - t_run;
+            if (o->progress)
+                o->progress(o->user, &p);
         }
-        sa_tensor_free(x);
-        if (rc < 0)
-            break;
-        p.done += (size_t)b.n;
-        p.cell_seconds = now_seconds() - t0;
-        p.run_seconds = now_seconds() - t_run;
-        if (o->progress)
-            o->progress(o->user, &p);
+        for (int i = 0; i < e->n && rc == 0 && !final; i++)
+            rc = sa_method_epoch_end(e->methods[i], err);
     }
     free(pred);
     sa_batch_free(&b);
@@ -286,12 +342,20 @@ static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan
 {
     sa_strbuf csv = {0}, md = {0}, js = {0};
     sa_table_csv(t, "cell", &csv);
-    sa_strbuf_printf(&md, "# %s\n\nTop-1 error (%%) per cell; each method starts every cell "
-                     "from the source model (online error: each batch is predicted before "
-                     "the update on it).\n\nModel: `%s`; images per cell: %d%s; batch size %d; "
-                     "seed %" PRIu64 ".\n\n",
-                     cfg->run.name, cfg->model.path, cfg->data.limit,
-                     cfg->data.limit ? "" : " (all)", cfg->data.batch_size, cfg->run.seed);
+    const char *reset = strcmp(cfg->schedule.reset, "cell") == 0
+                            ? "each method starts every cell from the source model"
+                        : strcmp(cfg->schedule.reset, "episodic") == 0
+                            ? "each method is reset to the source model before every batch"
+                            : "the adapted state carries over from cell to cell (continual)";
+    sa_strbuf_printf(&md, "# %s\n\nTop-1 error (%%) per cell; %s; %d adaptation epoch(s); %s.\n\n"
+                     "Model: `%s`; images per cell: %d%s; batch size %d; seed %" PRIu64 ".\n\n",
+                     cfg->run.name, reset, cfg->schedule.epochs,
+                     cfg->schedule.final_pass
+                         ? "errors of a final pass without updates after adapting"
+                         : "online errors of the first epoch (each batch predicted before the "
+                           "update on it)",
+                     cfg->model.path, cfg->data.limit, cfg->data.limit ? "" : " (all)",
+                     cfg->data.batch_size, cfg->run.seed);
     sa_table_markdown(t, "cell", &md);
     sa_strbuf_printf(&js, "{\n  \"format\": \"selfadapt-summary/1\",\n  \"run\": ");
     sa_strbuf_json_str(&js, cfg->run.name);
@@ -408,7 +472,7 @@ int sa_run_execute(const sa_config *cfg, const sa_run_options *o, sa_run_result 
         double errors[SA_CFG_MAX_METHODS];
         const char *labels[SA_CFG_MAX_METHODS];
         for (int c = 0; c < cr.n_methods; c++) {
-            errors[c] = sa_acc_error(&cr.m[c].acc);
+            errors[c] = sa__cell_error(&cr, c);
             labels[c] = cfg->methods[c].label;
             sa_table_set(res->table, k, c, errors[c]);
         }

@@ -17,6 +17,12 @@ int sa__cell_path(char *buf, size_t n, const char *run_dir, const sa_cell *c, sa
     return 0;
 }
 
+double sa__cell_error(const sa_cell_result *r, int method)
+{
+    return r->m[method].final.n > 0 ? sa_acc_error(&r->m[method].final)
+                                    : sa_acc_error(&r->m[method].acc);
+}
+
 int sa__cell_write(const char *path, const sa_cell *c, uint64_t hash, const sa_cell_result *r,
                    sa_error *err)
 {
@@ -39,10 +45,17 @@ int sa__cell_write(const char *path, const sa_cell *c, uint64_t hash, const sa_c
         sa_strbuf_printf(&b, ", \"method\": ");
         sa_strbuf_json_str(&b, r->m[i].method);
         sa_strbuf_printf(&b,
-                         ", \"images\": %" PRId64 ", \"wrong\": %" PRId64
-                         ", \"error\": %.4f, \"mean_loss\": %.6g}%s\n",
-                         r->m[i].acc.n, r->m[i].acc.wrong, sa_acc_error(&r->m[i].acc),
-                         r->m[i].mean_loss, i + 1 < r->n_methods ? "," : "");
+                         ",\n     \"error\": %.4f, \"online_images\": %" PRId64
+                         ", \"online_wrong\": %" PRId64 ", \"online_error\": %.4f",
+                         sa__cell_error(r, i), r->m[i].acc.n, r->m[i].acc.wrong,
+                         sa_acc_error(&r->m[i].acc));
+        if (r->m[i].final.n > 0)
+            sa_strbuf_printf(&b,
+                             ", \"final_images\": %" PRId64 ", \"final_wrong\": %" PRId64
+                             ", \"final_error\": %.4f",
+                             r->m[i].final.n, r->m[i].final.wrong, sa_acc_error(&r->m[i].final));
+        sa_strbuf_printf(&b, ",\n     \"mean_loss\": %.6g, \"resets\": %d}%s\n",
+                         r->m[i].mean_loss, r->m[i].resets, i + 1 < r->n_methods ? "," : "");
     }
     sa_strbuf_printf(&b, "  ]\n}\n");
     if (b.oom) {
@@ -92,15 +105,21 @@ int sa__cell_read(const char *path, uint64_t hash, const sa_config *cfg, sa_cell
         for (int i = 0; i < cfg->n_methods && ok; i++) {
             const sa_json *m = sa_json_at(ms, (size_t)i);
             const char *label = sa_json_str(sa_json_get(m, "label"));
-            double n, wrong, loss = 0;
+            double n, wrong, loss = 0, fn = 0, fw = 0, resets = 0;
             if (!label || strcmp(label, cfg->methods[i].label) != 0 ||
-                sa_json_num(sa_json_get(m, "images"), &n) < 0 ||
-                sa_json_num(sa_json_get(m, "wrong"), &wrong) < 0) {
+                sa_json_num(sa_json_get(m, "online_images"), &n) < 0 ||
+                sa_json_num(sa_json_get(m, "online_wrong"), &wrong) < 0) {
                 snprintf(why, why_n, "method %d does not match", i);
                 ok = 0;
                 break;
             }
             sa_json_num(sa_json_get(m, "mean_loss"), &loss);
+            sa_json_num(sa_json_get(m, "final_images"), &fn);
+            sa_json_num(sa_json_get(m, "final_wrong"), &fw);
+            sa_json_num(sa_json_get(m, "resets"), &resets);
+            r->m[i].final.n = (int64_t)fn;
+            r->m[i].final.wrong = (int64_t)fw;
+            r->m[i].resets = (int)resets;
             snprintf(r->m[i].label, sizeof r->m[i].label, "%s", label);
             snprintf(r->m[i].method, sizeof r->m[i].method, "%s", cfg->methods[i].name);
             r->m[i].acc.n = (int64_t)n;

@@ -11,15 +11,22 @@
 
 #define SA_CELL_FORMAT "selfadapt-cell/1"
 
+
 typedef struct sa_cell_result {
     int n_methods;
     struct {
         char label[SA_CFG_STR];
         char method[SA_CFG_STR];
-        sa_acc acc;
-        double mean_loss;
+        sa_acc acc;       /* online: first epoch, each batch predicted before its update */
+        sa_acc final;     /* pass without updates after adapting (n = 0 if not run) */
+        double mean_loss; /* mean loss of the updates */
+        int resets;       /* resets after a non-finite loss */
     } m[SA_CFG_MAX_METHODS];
 } sa_cell_result;
+
+/* The error a report shows for a method of a cell: the final pass when it
+ * was run, else the online error. */
+double sa__cell_error(const sa_cell_result *r, int method);
 
 /* <dir>/cells/<split>/<shift>/<severity>.json */
 int sa__cell_path(char *buf, size_t n, const char *run_dir, const sa_cell *c, sa_error *err);

@@ -27,6 +27,7 @@ struct sa_model {
     torch::jit::Module mod;
     int device = SA_DEVICE_CPU;
     sa_norm_mode mode = SA_NORM_SOURCE;
+    double alpha = 0.0;
     std::vector<torch::jit::Module> batchnorms; // modules with batch statistics
     int n_norm = 0;                             // BatchNorm + GroupNorm + LayerNorm
     // Running statistics of `batchnorms`: (module, attribute name) pairs.
@@ -97,6 +98,24 @@ void index_model(sa_model *m)
     }
 }
 
+// Momentum of a BatchNorm module: a constant of its scripted class (or an
+// attribute); < 0 means None (cumulative moving average).
+double bn_momentum(const torch::jit::Module &bn)
+{
+    c10::IValue v;
+    if (bn.type()->hasConstant("momentum"))
+        v = bn.type()->getConstant("momentum");
+    else if (bn.hasattr("momentum"))
+        v = bn.attr("momentum");
+    if (v.isDouble())
+        return v.toDouble();
+    if (v.isInt())
+        return static_cast<double>(v.toInt());
+    if (v.isNone())
+        return -1.0;
+    return 0.1;
+}
+
 // While alive, BatchNorm layers in training mode update throw-away copies of
 // their running statistics, so a forward with test-batch statistics leaves
 // the stored ones untouched. (Copying the old values back after the forward
@@ -121,12 +140,17 @@ struct StatsShield {
     }
 };
 
-void apply_norm_mode(sa_model *m)
+void set_bn_training(sa_model *m, bool on)
 {
     m->mod.eval();
-    if (m->mode == SA_NORM_BATCH)
+    if (on)
         for (auto &bn : m->batchnorms)
             bn.train(true);
+}
+
+void apply_norm_mode(sa_model *m)
+{
+    set_bn_training(m, m->mode == SA_NORM_BATCH);
 }
 
 } // namespace
@@ -442,6 +466,7 @@ int sa_model_clone(sa_model **out, const sa_model *m, sa_error *err)
     }
     c->device = m->device;
     c->mode = m->mode;
+    c->alpha = m->alpha;
     index_model(c.get());
     apply_norm_mode(c.get());
     // Same trainable set: match by position in the parameter list.
@@ -461,15 +486,19 @@ int sa_model_clone(sa_model **out, const sa_model *m, sa_error *err)
     SA_CATCH(err)
 }
 
-int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, sa_error *err)
+int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, double alpha, sa_error *err)
 {
     SA_TRY
-    if (mode != SA_NORM_SOURCE && mode != SA_NORM_BATCH)
+    if (mode < SA_NORM_SOURCE || mode > SA_NORM_EMA)
         return sa_error_set(err, SA_EINVAL, "torch", "unknown normalisation mode %d", (int)mode);
-    if (mode == SA_NORM_BATCH && m->batchnorms.empty())
+    if (mode != SA_NORM_SOURCE && m->batchnorms.empty())
         return sa_error_set(err, SA_EINVAL, "torch",
                             "test-batch statistics need BatchNorm layers, and this model has none");
+    if (mode == SA_NORM_MIX && !(alpha >= 0.0 && alpha <= 1.0))
+        return sa_error_set(err, SA_EINVAL, "torch", "BatchNorm mixing weight %g outside [0, 1]",
+                            alpha);
     m->mode = mode;
+    m->alpha = alpha;
     apply_norm_mode(m);
     return 0;
     SA_CATCH(err)
@@ -552,18 +581,82 @@ int sa_model_select_trainable(sa_model *m, sa_train_set set, const char *pattern
     SA_CATCH(err)
 }
 
+static torch::jit::IValue run_forward(sa_model *m, const torch::Tensor &x, bool grad)
+{
+    std::unique_ptr<torch::NoGradGuard> ng;
+    if (!grad)
+        ng = std::make_unique<torch::NoGradGuard>();
+    return m->mod.forward({x});
+}
+
+// SA_NORM_MIX: a training-mode pass (no gradients) updates throw-away copies
+// of the running statistics; the batch statistics are recovered from the
+// update rule and mixed with the stored ones; the evaluation-mode pass then
+// normalises with the mixture.
+static torch::jit::IValue forward_mix(sa_model *m, const torch::Tensor &x, bool grad)
+{
+    StatsShield shield(m);
+    {
+        torch::NoGradGuard ng;
+        std::vector<torch::Tensor> before;
+        for (auto &s : m->bn_stats)
+            before.push_back(s.first.attr(s.second).toTensor().clone());
+        set_bn_training(m, true);
+        run_forward(m, x, false);
+        set_bn_training(m, false);
+        for (size_t i = 0; i < m->bn_stats.size(); i++) {
+            const std::string &name = m->bn_stats[i].second;
+            if (name == "num_batches_tracked")
+                continue;
+            auto &bn = m->bn_stats[i].first;
+            torch::Tensor after = bn.attr(name).toTensor();
+            double mom = bn_momentum(bn);
+            if (mom < 0) { // cumulative average: factor 1 / batches tracked
+                double n = bn.hasattr("num_batches_tracked")
+                               ? bn.attr("num_batches_tracked").toTensor().item<double>()
+                               : 1.0;
+                mom = 1.0 / (n > 0 ? n : 1.0);
+            }
+            torch::Tensor batch = (after - (1.0 - mom) * before[i]) / mom;
+            after.copy_(m->alpha * before[i] + (1.0 - m->alpha) * batch);
+        }
+    }
+    return run_forward(m, x, grad);
+}
+
+// SA_NORM_EMA: the training-mode pass updates the stored statistics; the
+// evaluation-mode pass normalises with them.
+static torch::jit::IValue forward_ema(sa_model *m, const torch::Tensor &x, bool grad)
+{
+    set_bn_training(m, true);
+    try {
+        run_forward(m, x, false);
+    } catch (...) {
+        set_bn_training(m, false);
+        throw;
+    }
+    set_bn_training(m, false);
+    return run_forward(m, x, grad);
+}
+
 int sa_model_forward(sa_model *m, const sa_tensor *input, int grad, sa_tensor **out, sa_error *err)
 {
     SA_TRY
     torch::jit::IValue y;
-    {
-        std::unique_ptr<StatsShield> shield;
-        if (m->mode == SA_NORM_BATCH)
-            shield = std::make_unique<StatsShield>(m);
-        std::unique_ptr<torch::NoGradGuard> ng;
-        if (!grad)
-            ng = std::make_unique<torch::NoGradGuard>();
-        y = m->mod.forward({input->t});
+    switch (m->mode) {
+    case SA_NORM_BATCH: {
+        StatsShield shield(m);
+        y = run_forward(m, input->t, grad != 0);
+        break;
+    }
+    case SA_NORM_MIX:
+        y = forward_mix(m, input->t, grad != 0);
+        break;
+    case SA_NORM_EMA:
+        y = forward_ema(m, input->t, grad != 0);
+        break;
+    default:
+        y = run_forward(m, input->t, grad != 0);
     }
     if (!y.isTensor())
         return sa_error_set(err, SA_EFORMAT, "torch",
@@ -641,6 +734,64 @@ int sa_model_state_diff(const sa_model *m, const sa_state *ref, sa_state_diff *d
     SA_CATCH(err)
 }
 
+static int check_same(const std::vector<torch::Tensor> &a, const std::vector<torch::Tensor> &b,
+                      sa_error *err)
+{
+    if (a.size() != b.size())
+        return sa_error_set(err, SA_EINVAL, "torch", "models differ in structure (%zu vs %zu tensors)",
+                            a.size(), b.size());
+    for (size_t i = 0; i < a.size(); i++)
+        if (!a[i].sizes().equals(b[i].sizes()))
+            return sa_error_set(err, SA_EINVAL, "torch", "models differ in tensor %zu's shape", i);
+    return 0;
+}
+
+static std::vector<torch::Tensor> list_params(const sa_model *m)
+{
+    std::vector<torch::Tensor> v;
+    for (const auto &p : m->mod.parameters())
+        v.push_back(p);
+    return v;
+}
+
+static std::vector<torch::Tensor> list_buffers(const sa_model *m)
+{
+    std::vector<torch::Tensor> v;
+    for (const auto &b : m->mod.buffers())
+        v.push_back(b);
+    return v;
+}
+
+int sa_model_copy_from(sa_model *dst, const sa_model *src, sa_error *err)
+{
+    return sa_model_ema_from(dst, src, 0.0, err);
+}
+
+int sa_model_ema_from(sa_model *dst, const sa_model *src, double momentum, sa_error *err)
+{
+    SA_TRY
+    if (!(momentum >= 0.0 && momentum <= 1.0))
+        return sa_error_set(err, SA_EINVAL, "torch", "EMA momentum %g outside [0, 1]", momentum);
+    torch::NoGradGuard ng;
+    auto dp = list_params(dst), sp = list_params(src);
+    auto db = list_buffers(dst), sb = list_buffers(src);
+    int rc = check_same(dp, sp, err);
+    if (rc == 0)
+        rc = check_same(db, sb, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < dp.size(); i++) {
+        if (momentum == 0.0 || !dp[i].is_floating_point())
+            dp[i].copy_(sp[i]);
+        else
+            dp[i].mul_(momentum).add_(sp[i], 1.0 - momentum);
+    }
+    for (size_t i = 0; i < db.size(); i++)
+        db[i].copy_(sb[i]);
+    return 0;
+    SA_CATCH(err)
+}
+
 int sa_model_save(const sa_model *m, const char *path, sa_error *err)
 {
     SA_TRY
@@ -658,33 +809,82 @@ int sa_model_save(const sa_model *m, const char *path, sa_error *err)
 
 /* ---- optimisers --------------------------------------------------------- */
 
-sa_sgd_options sa_sgd_options_default(void)
+sa_optim_options sa_optim_options_default(sa_optim_kind kind)
 {
-    sa_sgd_options o;
+    sa_optim_options o;
+    memset(&o, 0, sizeof o);
+    o.kind = kind;
     o.lr = 0.001;
-    o.momentum = 0.9;
-    o.dampening = 0.0;
-    o.weight_decay = 0.0;
-    o.nesterov = 0;
+    o.momentum = kind == SA_OPTIM_SGD ? 0.9 : 0.0;
+    o.beta1 = 0.9;
+    o.beta2 = 0.999;
+    o.eps = 1e-8;
+    o.weight_decay = kind == SA_OPTIM_ADAMW ? 0.01 : 0.0;
     return o;
 }
 
-int sa_optim_sgd_new(sa_optim **out, sa_model *m, const sa_sgd_options *o, sa_error *err)
+int sa_optim_kind_parse(sa_optim_kind *out, const char *name, sa_error *err)
+{
+    if (name && strcmp(name, "sgd") == 0)
+        *out = SA_OPTIM_SGD;
+    else if (name && strcmp(name, "adam") == 0)
+        *out = SA_OPTIM_ADAM;
+    else if (name && strcmp(name, "adamw") == 0)
+        *out = SA_OPTIM_ADAMW;
+    else
+        return sa_error_set(err, SA_EINVAL, "torch",
+                            "unknown optimizer '%s' (expected sgd, adam or adamw)", name ? name : "");
+    return 0;
+}
+
+int sa_optim_new(sa_optim **out, sa_model *m, const sa_optim_options *o, sa_error *err)
 {
     SA_TRY
     if (m->trainable.empty())
         return sa_error_set(err, SA_EINVAL, "torch", "optimiser created with no trainable parameters");
     if (!(o->lr > 0.0))
         return sa_error_set(err, SA_EINVAL, "torch", "learning rate must be > 0 (got %g)", o->lr);
-    if (o->nesterov && (o->momentum <= 0.0 || o->dampening != 0.0))
-        return sa_error_set(err, SA_EINVAL, "torch", "Nesterov momentum needs momentum > 0 and dampening 0");
-    auto opts = torch::optim::SGDOptions(o->lr)
-                    .momentum(o->momentum)
-                    .dampening(o->dampening)
-                    .weight_decay(o->weight_decay)
-                    .nesterov(o->nesterov != 0);
+    if (o->weight_decay < 0.0)
+        return sa_error_set(err, SA_EINVAL, "torch", "weight decay must be >= 0 (got %g)",
+                            o->weight_decay);
     auto s = std::make_unique<sa_optim>();
-    s->opt = std::make_unique<torch::optim::SGD>(m->trainable, opts);
+    switch (o->kind) {
+    case SA_OPTIM_SGD: {
+        if (o->nesterov && (o->momentum <= 0.0 || o->dampening != 0.0))
+            return sa_error_set(err, SA_EINVAL, "torch",
+                                "Nesterov momentum needs momentum > 0 and dampening 0");
+        auto opts = torch::optim::SGDOptions(o->lr)
+                        .momentum(o->momentum)
+                        .dampening(o->dampening)
+                        .weight_decay(o->weight_decay)
+                        .nesterov(o->nesterov != 0);
+        s->opt = std::make_unique<torch::optim::SGD>(m->trainable, opts);
+        break;
+    }
+    case SA_OPTIM_ADAM:
+    case SA_OPTIM_ADAMW: {
+        if (!(o->beta1 >= 0.0 && o->beta1 < 1.0 && o->beta2 >= 0.0 && o->beta2 < 1.0 && o->eps > 0.0))
+            return sa_error_set(err, SA_EINVAL, "torch",
+                                "Adam needs 0 <= betas < 1 and eps > 0 (got %g, %g, %g)", o->beta1,
+                                o->beta2, o->eps);
+        if (o->kind == SA_OPTIM_ADAM) {
+            auto opts = torch::optim::AdamOptions(o->lr)
+                            .betas(std::make_tuple(o->beta1, o->beta2))
+                            .eps(o->eps)
+                            .weight_decay(o->weight_decay);
+            s->opt = std::make_unique<torch::optim::Adam>(m->trainable, opts);
+        } else {
+            auto opts = torch::optim::AdamWOptions(o->lr)
+                            .betas(std::make_tuple(o->beta1, o->beta2))
+                            .eps(o->eps)
+                            .weight_decay(o->weight_decay);
+            s->opt = std::make_unique<torch::optim::AdamW>(m->trainable, opts);
+        }
+        break;
+    }
+    default:
+        return sa_error_set(err, SA_EINVAL, "torch", "unknown optimizer kind %d", (int)o->kind);
+    }
     *out = s.release();
     return 0;
     SA_CATCH(err)

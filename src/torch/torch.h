@@ -116,8 +116,14 @@ int sa_model_clone(sa_model **out, const sa_model *m, sa_error *err);
 typedef enum sa_norm_mode {
     SA_NORM_SOURCE = 0, /* stored running statistics (evaluation mode) */
     SA_NORM_BATCH = 1,  /* statistics of the current test batch; stored ones untouched */
+    SA_NORM_MIX = 2,    /* alpha * stored + (1 - alpha) * test-batch statistics;
+                           stored ones untouched (two forward passes) */
+    SA_NORM_EMA = 3,    /* stored statistics updated with each test batch (the layer's
+                           own momentum), then used to normalise (two forward passes) */
 } sa_norm_mode;
-int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, sa_error *err);
+/* `alpha` (weight of the stored statistics, 0..1) is used by SA_NORM_MIX only.
+ * MIX mixes the unbiased batch variance, as BatchNorm's running update does. */
+int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, double alpha, sa_error *err);
 
 typedef enum sa_train_set {
     SA_TRAIN_NONE = 0,
@@ -156,21 +162,41 @@ typedef struct sa_state_diff {
     int buffers_changed;          /* buffers (e.g. running statistics) that differ */
 } sa_state_diff;
 int sa_model_state_diff(const sa_model *m, const sa_state *ref, sa_state_diff *d, sa_error *err);
+/* Teacher maintenance (models of the same architecture, e.g. a clone):
+ * copy every parameter and buffer of src into dst; or move dst's floating
+ * parameters towards src, dst = momentum * dst + (1 - momentum) * src, and
+ * copy src's buffers. No gradients are recorded. */
+int sa_model_copy_from(sa_model *dst, const sa_model *src, sa_error *err);
+int sa_model_ema_from(sa_model *dst, const sa_model *src, double momentum, sa_error *err);
+
 /* Save the model (as it is now) as TorchScript; atomic (temp file + rename). */
 int sa_model_save(const sa_model *m, const char *path, sa_error *err);
 
 /* ---- optimisers over a model's trainable parameters --------------------- */
-typedef struct sa_sgd_options {
-    double lr;           /* learning rate, e.g. 0.001 */
-    double momentum;     /* e.g. 0.9; 0 disables */
-    double dampening;    /* 0 in the paper's settings */
-    double weight_decay; /* L2 penalty added to the gradient, e.g. 0 */
-    int nesterov;        /* 1: Nesterov momentum (needs momentum > 0, dampening 0) */
-} sa_sgd_options;
-sa_sgd_options sa_sgd_options_default(void); /* lr 0.001, momentum 0.9 */
+typedef enum sa_optim_kind {
+    SA_OPTIM_SGD = 0,
+    SA_OPTIM_ADAM = 1,   /* L2 weight decay added to the gradient */
+    SA_OPTIM_ADAMW = 2,  /* decoupled weight decay */
+} sa_optim_kind;
 
-/* The optimiser holds the parameters selected when it is created. */
-int sa_optim_sgd_new(sa_optim **out, sa_model *m, const sa_sgd_options *o, sa_error *err);
+typedef struct sa_optim_options {
+    sa_optim_kind kind;
+    double lr;           /* learning rate, e.g. 0.001 */
+    double weight_decay; /* e.g. 0 */
+    double momentum;     /* SGD: e.g. 0.9; 0 disables */
+    double dampening;    /* SGD: 0 in the paper's settings */
+    int nesterov;        /* SGD: Nesterov momentum (needs momentum > 0, dampening 0) */
+    double beta1, beta2; /* Adam(W): 0.9, 0.999 */
+    double eps;          /* Adam(W): 1e-8 */
+} sa_optim_options;
+/* SGD lr 0.001 momentum 0.9; Adam(W) lr 0.001 betas (0.9, 0.999) eps 1e-8
+ * (AdamW weight decay 0.01, as PyTorch's default). */
+sa_optim_options sa_optim_options_default(sa_optim_kind kind);
+/* Parse "sgd", "adam", "adamw". */
+int sa_optim_kind_parse(sa_optim_kind *out, const char *name, sa_error *err);
+
+/* The optimiser holds the parameters that are trainable when it is created. */
+int sa_optim_new(sa_optim **out, sa_model *m, const sa_optim_options *o, sa_error *err);
 void sa_optim_free(sa_optim *o);
 int sa_optim_zero_grad(sa_optim *o, sa_error *err);
 int sa_optim_step(sa_optim *o, sa_error *err);

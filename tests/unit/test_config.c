@@ -3,8 +3,8 @@
 
 static int check_method(const char *name, sa_error *err)
 {
-    const char *ok[] = {"source", "bn", "ent", "rpl"};
-    for (int i = 0; i < 4; i++)
+    const char *ok[] = {"source", "bn", "ent", "rpl", "soft_pl"};
+    for (int i = 0; i < 5; i++)
         if (strcmp(name, ok[i]) == 0)
             return 0;
     return sa_error_set(err, SA_EINVAL, "adapt", "unknown method '%s' (expected one of: source, bn, ent, rpl)", name);
@@ -41,7 +41,12 @@ static const char *good =
     "    q: 0.5\n"
     "    optimizer: {lr: 0.01, nesterov: true}\n"
     "  - name: rpl\n"
-    "    label: rpl-q08\n";
+    "    label: rpl-q08\n"
+    "  - name: soft_pl\n"
+    "    temperature: 2\n"
+    "    teacher: {refresh: ema, momentum: 0.99}\n"
+    "    optimizer: {name: adamw, lr: 0.0001, beta2: 0.99, weight_decay: 0.01}\n"
+    "schedule: {epochs: 3, reset: continual, final_pass: true, on_nonfinite: reset}\n";
 
 static void test_load_good_and_defaults(void **state)
 {
@@ -61,7 +66,18 @@ static void test_load_good_and_defaults(void **state)
     assert_int_equal(c->shift.n_corruptions, 2);
     assert_int_equal(c->shift.n_severities, 2);
     assert_int_equal(c->shift.severities[0], 5);
-    assert_int_equal(c->n_methods, 3);
+    assert_int_equal(c->n_methods, 4);
+    assert_true(c->methods[3].temperature == 2.0);
+    assert_string_equal(c->methods[3].teacher, "ema");
+    assert_true(c->methods[3].teacher_momentum == 0.99);
+    assert_string_equal(c->methods[3].optimizer, "adamw");
+    assert_true(c->methods[3].beta2 == 0.99);
+    assert_true(c->methods[3].beta1 == 0.9);
+    assert_string_equal(c->methods[1].teacher, "step");
+    assert_int_equal(c->schedule.epochs, 3);
+    assert_string_equal(c->schedule.reset, "continual");
+    assert_int_equal(c->schedule.final_pass, 1);
+    assert_string_equal(c->schedule.on_nonfinite, "reset");
     assert_string_equal(c->methods[0].name, "source");
     assert_string_equal(c->methods[0].label, "source");
     assert_true(c->methods[1].q == 0.5);
@@ -115,6 +131,10 @@ static void test_errors_name_line_and_key(void **state)
         {"model: {path: m.pt}\nmethods:\n  - name: rpl\n    optimizer: {nme: sgd}\n", {"t.yaml:4:17", "optimizer.nme", "unknown key"}},
         {"model: {path: m.pt}\nmethods: [source]\ndata: {shuffle: maybe}\n", {"t.yaml:3:17", "data.shuffle", "true or false"}},
         {"methods: [source]\n", {"t.yaml", "model.path", "missing"}},
+        {"model: {path: m.pt}\nmethods:\n  - name: rpl\n    teacher: {refresh: weekly}\n", {"t.yaml:4:24", "teacher.refresh", "ema"}},
+        {"model: {path: m.pt}\nmethods:\n  - name: rpl\n    optimizer: {name: lion}\n", {"t.yaml:4:23", "optimizer.name", "adamw"}},
+        {"model: {path: m.pt}\nmethods: [rpl]\nschedule: {reset: sometimes}\n", {"t.yaml:3:19", "schedule.reset", "episodic"}},
+        {"model: {path: m.pt}\nmethods: [rpl]\nschedule: {epochs: 0}\n", {"t.yaml:3:20", "schedule.epochs", "out of range"}},
         {"model: {path: m.pt}\n", {"t.yaml", "methods", "missing"}},
         {"model: {path: m.pt\nmethods: [source]\n", {"t.yaml:", "malformed YAML", ""}},
         {"- a\n- b\n", {"t.yaml:1:1", "mapping", ""}},

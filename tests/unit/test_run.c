@@ -156,6 +156,44 @@ static void test_run_files_and_resume(void **state)
     sa_config_free(c);
 }
 
+static void test_schedules(void **state)
+{
+    (void)state;
+    if (!sa_test_fmnist_dir())
+        skip();
+    const char *resets[] = {"cell", "episodic", "continual"};
+    double err[3][2];
+    for (int k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "sched-%s", resets[k]);
+        sa_config *c = small_config(name);
+        c->schedule.epochs = 2;
+        c->schedule.final_pass = 1;
+        snprintf(c->schedule.reset, sizeof c->schedule.reset, "%s", resets[k]);
+        sa_run_options o = sa_run_options_default();
+        sa_run_result *r = NULL;
+        sa_error e = {0};
+        if (sa_run_execute(c, &o, &r, &e) < 0)
+            fail_msg("%s", e.msg);
+        err[k][0] = sa_table_get(r->table, 0, 2); /* clean: the first cell */
+        err[k][1] = sa_table_get(r->table, 1, 2); /* contrast/2 */
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s/cells/fmnist/contrast/2.json", tmp, name);
+        char *text = sa_test_read(path, NULL);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "\"final_error\""));
+        assert_non_null(strstr(text, "\"online_error\""));
+        free(text);
+        sa_run_result_free(r);
+        sa_config_free(c);
+    }
+    /* The first cell starts from the source model with cell and continual
+     * resets alike; the next one differs because continual carries the
+     * adapted state over. */
+    assert_true(err[0][0] == err[2][0]);
+    assert_true(err[0][1] != err[2][1]);
+}
+
 static volatile sig_atomic_t stop_now = 1;
 
 static void test_interrupt_writes_no_partial_cell(void **state)
@@ -206,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_config_hash),
         cmocka_unit_test(test_run_files_and_resume),
+        cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_interrupt_writes_no_partial_cell),
         cmocka_unit_test(test_preflight_errors),
     };

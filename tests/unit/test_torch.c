@@ -181,13 +181,13 @@ static void test_norm_modes_keep_stored_statistics(void **state)
     assert_int_equal(sa_model_forward(m, x, 0, &y_src, &e), 0);
     assert_int_equal(sa_tensor_dim_size(y_src, 0), 16);
     assert_int_equal(sa_tensor_dim_size(y_src, 1), 10);
-    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_BATCH, &e), 0);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_BATCH, 0.0, &e), 0);
     assert_int_equal(sa_model_forward(m, x, 0, &y_bn, &e), 0);
     sa_state_diff d;
     assert_int_equal(sa_model_state_diff(m, s0, &d, &e), 0);
     assert_int_equal(d.params_changed, 0);
     assert_int_equal(d.buffers_changed, 0); /* running stats restored */
-    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_SOURCE, &e), 0);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_SOURCE, 0.0, &e), 0);
     assert_int_equal(sa_model_forward(m, x, 0, &y_src2, &e), 0);
     float a[160], b[160], c[160];
     sa_tensor_to_f32(y_src, a, 160, &e);
@@ -209,16 +209,18 @@ static void test_norm_modes_keep_stored_statistics(void **state)
 static void test_methods_update_only_selected(void **state)
 {
     (void)state;
-    const char *kinds[] = {"source", "bn", "ent", "rpl"};
+    const char *kinds[] = {"source", "bn", "ent", "rpl", "hard_pl", "soft_pl", "bn_alpha", "bn_ema"};
     sa_tensor *x = batch(32, 0.8f);
-    int64_t first_pred[4][32];
-    for (int k = 0; k < 4; k++) {
+    int64_t first_pred[8][32];
+    for (int k = 0; k < 8; k++) {
         sa_model *m = load_model();
         sa_error e = {0};
         sa_state *s0 = NULL;
         assert_int_equal(sa_model_state_save(m, &s0, &e), 0);
         sa_method_options o = sa_method_options_default(kinds[k]);
-        o.sgd.lr = 0.01;
+        o.optim.lr = 0.01;
+        /* soft_pl towards its own softmax at T = 1 has a zero gradient. */
+        o.temperature = 0.5;
         sa_method *meth = NULL;
         if (sa_method_new(&meth, &o, m, &e) < 0)
             fail_msg("%s", e.msg);
@@ -232,7 +234,10 @@ static void test_methods_update_only_selected(void **state)
         }
         sa_state_diff d;
         assert_int_equal(sa_model_state_diff(m, s0, &d, &e), 0);
-        assert_int_equal(d.buffers_changed, 0);
+        if (strcmp(kinds[k], "bn_ema") == 0)
+            assert_int_equal(d.buffers_changed, 3 * 21); /* mean, var, count of 21 layers */
+        else
+            assert_int_equal(d.buffers_changed, 0);
         assert_int_equal(d.params_changed, d.trainable_changed); /* nothing frozen moved */
         if (sa_method_learns(kinds[k])) {
             assert_int_equal(st.updated, 1);
@@ -253,8 +258,8 @@ static void test_methods_update_only_selected(void **state)
     }
     /* Predictions of the first batch are made before any update: the
      * methods that share test-batch statistics agree on them. */
-    assert_memory_equal(first_pred[1], first_pred[2], sizeof first_pred[1]);
-    assert_memory_equal(first_pred[1], first_pred[3], sizeof first_pred[1]);
+    for (int k = 2; k < 6; k++)
+        assert_memory_equal(first_pred[1], first_pred[k], sizeof first_pred[1]);
     sa_tensor_free(x);
 }
 
@@ -297,7 +302,7 @@ static void test_bad_method_options(void **state)
     assert_err_contains(e, "tent2");
     assert_err_contains(e, "rpl");
     o = sa_method_options_default("ent");
-    o.sgd.lr = 0;
+    o.optim.lr = 0;
     assert_true(sa_method_new(&meth, &o, m, &e) < 0);
     assert_err_contains(e, "learning rate");
     assert_null(meth);
@@ -315,7 +320,7 @@ static void test_clone_is_independent(void **state)
     sa_state *s0 = NULL;
     assert_int_equal(sa_model_state_save(m, &s0, &e), 0);
     sa_method_options o = sa_method_options_default("ent");
-    o.sgd.lr = 0.05;
+    o.optim.lr = 0.05;
     sa_method *meth = NULL;
     if (sa_method_new(&meth, &o, c, &e) < 0)
         fail_msg("%s", e.msg);
@@ -335,6 +340,166 @@ static void test_clone_is_independent(void **state)
     sa_model_free(m);
 }
 
+static void logits_of(sa_model *m, const sa_tensor *x, float *out, size_t n)
+{
+    sa_tensor *y = NULL;
+    sa_error e = {0};
+    if (sa_model_forward(m, x, 0, &y, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(sa_tensor_to_f32(y, out, n, &e), 0);
+    sa_tensor_free(y);
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++)
+        d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* MIX with alpha = 1 is the source model, alpha = 0 the test-batch one
+ * (up to the unbiased-variance factor n / (n - 1) and float rounding). */
+static void test_norm_mix_and_ema(void **state)
+{
+    (void)state;
+    sa_model *m = load_model();
+    sa_error e = {0};
+    sa_tensor *x = batch(64, 0.8f);
+    float src[640], bn[640], mix1[640], mix0[640], mixh[640];
+    logits_of(m, x, src, 640);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_BATCH, 0.0, &e), 0);
+    logits_of(m, x, bn, 640);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_MIX, 1.0, &e), 0);
+    logits_of(m, x, mix1, 640);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_MIX, 0.0, &e), 0);
+    logits_of(m, x, mix0, 640);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_MIX, 0.5, &e), 0);
+    logits_of(m, x, mixh, 640);
+    double d_src = max_abs_diff(src, bn, 640);
+    assert_true(d_src > 0.1);
+    assert_true(max_abs_diff(mix1, src, 640) < 1e-3 * (1 + d_src));
+    assert_true(max_abs_diff(mix0, bn, 640) < 0.05 * d_src);
+    assert_true(max_abs_diff(mixh, src, 640) > 0.05 * d_src);
+    assert_true(max_abs_diff(mixh, bn, 640) > 0.05 * d_src);
+    assert_true(sa_model_set_norm_mode(m, SA_NORM_MIX, 1.5, &e) < 0);
+    /* EMA: the stored statistics move towards the batch with every call. */
+    sa_state *s0 = NULL;
+    assert_int_equal(sa_model_state_save(m, &s0, &e), 0);
+    assert_int_equal(sa_model_set_norm_mode(m, SA_NORM_EMA, 0.0, &e), 0);
+    float ema1[640], ema2[640];
+    logits_of(m, x, ema1, 640);
+    logits_of(m, x, ema2, 640);
+    sa_state_diff d;
+    assert_int_equal(sa_model_state_diff(m, s0, &d, &e), 0);
+    assert_int_equal(d.params_changed, 0);
+    assert_true(d.buffers_changed > 0);
+    assert_true(max_abs_diff(ema1, src, 640) > 1e-4);
+    assert_true(max_abs_diff(ema2, bn, 640) < max_abs_diff(ema1, bn, 640));
+    sa_state_free(s0);
+    sa_tensor_free(x);
+    sa_model_free(m);
+}
+
+static void test_teacher_schedules(void **state)
+{
+    (void)state;
+    const sa_teacher_mode modes[] = {SA_TEACHER_STEP, SA_TEACHER_EVERY, SA_TEACHER_EPOCH,
+                                     SA_TEACHER_EMA};
+    sa_tensor *x = batch(32, 0.8f);
+    int64_t pred[32], second[4][32];
+    for (int k = 0; k < 4; k++) {
+        sa_model *m = load_model();
+        sa_error e = {0};
+        sa_method_options o = sa_method_options_default("hard_pl");
+        o.optim.lr = 0.05;
+        o.teacher = modes[k];
+        o.teacher_every = 2;
+        o.teacher_momentum = 0.5;
+        sa_method *meth = NULL;
+        if (sa_method_new(&meth, &o, m, &e) < 0)
+            fail_msg("%s", e.msg);
+        for (int step = 0; step < 3; step++)
+            if (sa_method_step(meth, x, step == 1 ? second[k] : pred, 32, NULL, &e) < 0)
+                fail_msg("%s", e.msg);
+        assert_int_equal(sa_method_epoch_end(meth, &e), 0);
+        assert_int_equal(sa_method_predict(meth, x, pred, 32, &e), 0);
+        sa_method_free(meth);
+        sa_model_free(m);
+    }
+    /* Same first update for every schedule (the teacher starts as the
+     * student), so the second batch's predictions agree. */
+    for (int k = 1; k < 4; k++)
+        assert_memory_equal(second[0], second[k], sizeof second[0]);
+    sa_error e = {0};
+    sa_teacher_mode tm;
+    assert_true(sa_teacher_mode_parse(&tm, "weekly", &e) < 0);
+    assert_err_contains(e, "weekly");
+    sa_tensor_free(x);
+}
+
+static void test_pseudo_label_losses(void **state)
+{
+    (void)state;
+    /* Student logits: (0, 0) and (ln 3, 0); teacher: class 1 then class 0. */
+    const float sv[4] = {0.0f, 0.0f, (float)log(3.0), 0.0f};
+    const float tv[4] = {0.0f, 1.0f, 2.0f, 0.0f};
+    int64_t shape[2] = {2, 2};
+    sa_tensor *s = NULL, *t = NULL, *target = NULL, *probs = NULL, *l1 = NULL, *l2 = NULL;
+    sa_error e = {0};
+    assert_int_equal(sa_tensor_from_f32(&s, sv, shape, 2, SA_DEVICE_CPU, &e), 0);
+    assert_int_equal(sa_tensor_from_f32(&t, tv, shape, 2, SA_DEVICE_CPU, &e), 0);
+    assert_int_equal(sa_tensor_argmax(&target, t, 1, &e), 0);
+    assert_int_equal(sa_loss_ce_hard(&l1, s, target, &e), 0);
+    double v;
+    assert_int_equal(sa_tensor_item(l1, &v, &e), 0);
+    assert_float_equal(v, (-log(0.5) - log(0.75)) / 2, 1e-6);
+    assert_int_equal(sa_tensor_softmax(&probs, t, 1, &e), 0);
+    assert_int_equal(sa_loss_ce_soft(&l2, s, probs, &e), 0);
+    assert_int_equal(sa_tensor_item(l2, &v, &e), 0);
+    double q0 = 1 / (1 + exp(1.0)), q1 = 1 / (1 + exp(-2.0));
+    double want = (-(q0 * log(0.5) + (1 - q0) * log(0.5)) - (q1 * log(0.75) + (1 - q1) * log(0.25))) / 2;
+    assert_float_equal(v, want, 1e-6);
+    sa_tensor_free(s);
+    sa_tensor_free(t);
+    sa_tensor_free(target);
+    sa_tensor_free(probs);
+    sa_tensor_free(l1);
+    sa_tensor_free(l2);
+}
+
+static void test_optimisers(void **state)
+{
+    (void)state;
+    const sa_optim_kind kinds[] = {SA_OPTIM_SGD, SA_OPTIM_ADAM, SA_OPTIM_ADAMW};
+    sa_tensor *x = batch(16, 0.6f);
+    for (int k = 0; k < 3; k++) {
+        sa_model *m = load_model();
+        sa_error e = {0};
+        sa_state *s0 = NULL;
+        assert_int_equal(sa_model_state_save(m, &s0, &e), 0);
+        sa_method_options o = sa_method_options_default("ent");
+        o.optim = sa_optim_options_default(kinds[k]);
+        sa_method *meth = NULL;
+        if (sa_method_new(&meth, &o, m, &e) < 0)
+            fail_msg("%s", e.msg);
+        int64_t pred[16];
+        assert_int_equal(sa_method_step(meth, x, pred, 16, NULL, &e), 0);
+        sa_state_diff d;
+        assert_int_equal(sa_model_state_diff(m, s0, &d, &e), 0);
+        assert_int_equal(d.trainable_changed, 42);
+        assert_int_equal(d.params_changed, 42);
+        sa_method_free(meth);
+        sa_state_free(s0);
+        sa_model_free(m);
+    }
+    sa_optim_kind kind;
+    sa_error e = {0};
+    assert_true(sa_optim_kind_parse(&kind, "lion", &e) < 0);
+    assert_err_contains(e, "adamw");
+    sa_tensor_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +512,10 @@ int main(void)
         cmocka_unit_test(test_nan_loss_stops_before_update),
         cmocka_unit_test(test_bad_method_options),
         cmocka_unit_test(test_clone_is_independent),
+        cmocka_unit_test(test_norm_mix_and_ema),
+        cmocka_unit_test(test_teacher_schedules),
+        cmocka_unit_test(test_pseudo_label_losses),
+        cmocka_unit_test(test_optimisers),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
