@@ -122,7 +122,11 @@ typedef enum sa_norm_mode {
                            own momentum), then used to normalise (two forward passes) */
 } sa_norm_mode;
 /* `alpha` (weight of the stored statistics, 0..1) is used by SA_NORM_MIX only.
- * MIX mixes the unbiased batch variance, as BatchNorm's running update does. */
+ * MIX takes each layer's test-batch statistics from a first pass in which the
+ * network normalises with test-batch statistics (so upstream layers are
+ * batch-normalised, not mixed, while they are measured), mixes them with the
+ * stored ones (unbiased variance, as BatchNorm's running update), and
+ * normalises with the mixture in a second pass. */
 int sa_model_set_norm_mode(sa_model *m, sa_norm_mode mode, double alpha, sa_error *err);
 
 typedef enum sa_train_set {
