@@ -12,6 +12,9 @@
  *     sa_method_reset(m, &err);                        // back to the source model
  *     sa_method_free(m);
  *
+ * With logit_index set, the model's outputs are first restricted to those
+ * columns: predictions are positions in that list, losses see only them.
+ *
  * A step predicts the batch and then, for methods that learn, updates the
  * model on it: the predictions written to `pred` are always the student's,
  * made before that batch's update (online evaluation).
@@ -65,6 +68,10 @@ typedef struct sa_method_options {
     sa_teacher_mode teacher;     /* default SA_TEACHER_STEP */
     int teacher_every;           /* SA_TEACHER_EVERY: steps between refreshes; default 1 */
     double teacher_momentum;     /* SA_TEACHER_EMA: default 0.999 */
+    const int64_t *logit_index;  /* if set: keep only these output columns (e.g. the 200
+                                    ImageNet-R classes of a 1000-way model) for predictions
+                                    and losses; borrowed, copied at creation */
+    int n_logit_index;
 } sa_method_options;
 
 sa_method_options sa_method_options_default(const char *kind);

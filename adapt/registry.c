@@ -22,8 +22,24 @@ struct sa_method {
     sa_state *initial;   /* student state at creation */
     sa_optim *optim;     /* NULL for methods that do not learn */
     sa_model *teacher;   /* separate teacher, or NULL (SA_TEACHER_STEP) */
+    sa_tensor *select;   /* logit columns kept, or NULL */
     long steps;          /* optimisation steps since the last reset */
 };
+
+/* Forward through `model` and keep the selected logit columns. */
+static int forward(const sa_method *m, sa_model *model, const sa_tensor *x, int grad,
+                   sa_tensor **out, sa_error *err)
+{
+    sa_tensor *full = NULL;
+    int rc = sa_model_forward(model, x, grad, &full, err);
+    if (rc < 0 || !m->select) {
+        *out = full;
+        return rc;
+    }
+    rc = sa_tensor_index_select(out, full, 1, m->select, err);
+    sa_tensor_free(full);
+    return rc;
+}
 
 static const sa__method_impl *find(const char *kind)
 {
@@ -151,7 +167,14 @@ int sa_method_new(sa_method **out, const sa_method_options *o, sa_model *model, 
         return sa_error_set(err, SA_ENOMEM, "adapt", "out of memory");
     m->impl = find(o->kind);
     m->opt = *o;
+    m->opt.logit_index = NULL; /* the copy lives in m->select */
     m->model = model;
+    if (o->logit_index && o->n_logit_index > 0) {
+        int64_t shape[1] = {o->n_logit_index};
+        if ((rc = sa_tensor_from_i64(&m->select, o->logit_index, shape, 1, sa_model_device(model),
+                                     err)) < 0)
+            goto fail;
+    }
     if ((rc = sa_model_set_norm_mode(model, m->impl->norm, o->bn_alpha, err)) < 0)
         goto fail;
     if ((rc = sa_model_select_trainable(model, m->impl->loss ? o->params : SA_TRAIN_NONE,
@@ -183,6 +206,7 @@ void sa_method_free(sa_method *m)
     sa_optim_free(m->optim);
     sa_model_free(m->teacher);
     sa_state_free(m->initial);
+    sa_tensor_free(m->select);
     free(m);
 }
 
@@ -219,7 +243,7 @@ int sa_method_predict(sa_method *m, const sa_tensor *x, int64_t *pred, size_t n,
         rc = sa_model_set_norm_mode(m->model, SA_NORM_SOURCE, 0.0, err);
     sa_tensor *logits = NULL;
     if (rc == 0)
-        rc = sa_model_forward(m->model, x, 0, &logits, err);
+        rc = forward(m, m->model, x, 0, &logits, err);
     if (rc == 0)
         rc = argmax_to(logits, pred, n, err);
     sa_tensor_free(logits);
@@ -259,7 +283,7 @@ int sa_method_step(sa_method *m, const sa_tensor *x, int64_t *pred, size_t n,
     }
     for (int s = 0; s < m->opt.steps_per_batch; s++) {
         sa_tensor *logits = NULL, *tlogits = NULL, *detached = NULL, *loss = NULL;
-        int rc = sa_model_forward(m->model, x, learns, &logits, err);
+        int rc = forward(m, m->model, x, learns, &logits, err);
         if (rc == 0 && s == 0)
             rc = argmax_to(logits, pred, n, err);
         if (rc < 0 || !learns) {
@@ -269,7 +293,7 @@ int sa_method_step(sa_method *m, const sa_tensor *x, int64_t *pred, size_t n,
         const sa_tensor *targets = NULL;
         if (m->impl->uses_teacher) {
             if (m->teacher) {
-                rc = sa_model_forward(m->teacher, x, 0, &tlogits, err);
+                rc = forward(m, m->teacher, x, 0, &tlogits, err);
                 targets = tlogits;
             } else {
                 rc = sa_tensor_detach(&detached, logits, err);

@@ -391,6 +391,14 @@ int sa_tensor_gather(sa_tensor **out, const sa_tensor *a, int dim, const sa_tens
     SA_CATCH(err)
 }
 
+int sa_tensor_index_select(sa_tensor **out, const sa_tensor *a, int dim, const sa_tensor *index,
+                           sa_error *err)
+{
+    SA_TRY
+    return wrap(out, torch::index_select(a->t, dim, index->t));
+    SA_CATCH(err)
+}
+
 int sa_tensor_sum_dim(sa_tensor **out, const sa_tensor *a, int dim, int keepdim, sa_error *err)
 {
     SA_TRY

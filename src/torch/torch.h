@@ -98,6 +98,9 @@ int sa_tensor_neg(sa_tensor **out, const sa_tensor *a, sa_error *err);
 int sa_tensor_exp(sa_tensor **out, const sa_tensor *a, sa_error *err);
 int sa_tensor_log(sa_tensor **out, const sa_tensor *a, sa_error *err);
 int sa_tensor_unsqueeze(sa_tensor **out, const sa_tensor *a, int dim, sa_error *err);
+/* Columns `index` (int64, 1-d) of a 2-d tensor: out[:, j] = a[:, index[j]]. */
+int sa_tensor_index_select(sa_tensor **out, const sa_tensor *a, int dim, const sa_tensor *index,
+                           sa_error *err);
 /* A view without autograd history (torch.detach). */
 int sa_tensor_detach(sa_tensor **out, const sa_tensor *a, sa_error *err);
 /* loss.backward(): accumulate gradients into the trainable parameters. */
