@@ -74,8 +74,23 @@ static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired
     return 0;
 }
 
+sa_jpeg_options sa_jpeg_options_default(void)
+{
+    sa_jpeg_options o = {85, 1};
+    return o;
+}
+
 int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quality, sa_error *err)
 {
+    sa_jpeg_options o = sa_jpeg_options_default();
+    o.quality = quality;
+    return sa_image_encode_jpeg_opts(buf, size, im, &o, err);
+}
+
+int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
+                              const sa_jpeg_options *opt, sa_error *err)
+{
+    const int quality = opt->quality;
     if (im->c != 1 && im->c != 3)
         return sa_error_set(err, SA_EINVAL, "image", "JPEG needs 1 or 3 channels, not %d", im->c);
     if (quality < 1 || quality > 100)
@@ -101,7 +116,7 @@ int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quali
     cinfo.in_color_space = im->c == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
-    cinfo.optimize_coding = TRUE; /* Pillow's optimize=True */
+    cinfo.optimize_coding = opt->optimize ? TRUE : FALSE; /* Pillow's optimize= */
     cinfo.dct_method = JDCT_ISLOW;
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
