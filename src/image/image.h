@@ -56,6 +56,14 @@ int sa_image_pad(sa_image **out, const sa_image *in, int pad, sa_error *err);
 int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_channels,
                     const char *name, sa_error *err);
 int sa_image_decode_file(sa_image **out, const char *path, int desired_channels, sa_error *err);
+/* Decoding flags. SA_DECODE_STRICT: a JPEG whose data libjpeg had to patch
+ * up (truncated file, corrupt entropy data) is an error instead of an image
+ * with grey or garbled parts. (Truncated PNGs are always errors.) */
+#define SA_DECODE_STRICT 1
+int sa_image_decode_flags(sa_image **out, const void *buf, size_t size, int desired_channels,
+                          int flags, const char *name, sa_error *err);
+int sa_image_decode_file_flags(sa_image **out, const char *path, int desired_channels, int flags,
+                               sa_error *err);
 /* Encode to a malloc'ed buffer (*buf, caller frees). quality 1..100.
  * sa_image_encode_jpeg writes what Pillow's save(quality=q, optimize=True)
  * writes (the ImageNet-C files: q85): libjpeg defaults, baseline-clamped
