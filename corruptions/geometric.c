@@ -292,77 +292,91 @@ static void sample_displaced(uint8_t *out, const float *img, int h, int w, int c
         }
 }
 
-/* H x W uniforms in [lo, hi), Gaussian-filtered (reflect, truncate 3),
- * times alpha, cast to float32. */
-static int displacement(float *out, double *scratch, int h, int w, double lo, double hi,
-                        double sigma_y, double sigma_x, double alpha, sa_rng *rng, sa_error *err)
+int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const float *offsets,
+                     double *ux, double *uy, double alpha, double sigma_y, double sigma_x,
+                     sa_error *err)
 {
-    size_t n = (size_t)h * w;
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = sa_rng_uniform(rng, lo, hi);
-    int rc = gaussian_field(scratch, h, w, sigma_y, sigma_x, 3.0, err);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (float)(scratch[i] * alpha);
-    return 0;
+    const size_t n = (size_t)h * w, size = n * c;
+    float *img = malloc(sizeof *img * size);
+    float *warped = offsets ? malloc(sizeof *warped * size) : NULL;
+    float *dx = malloc(sizeof *dx * n), *dy = malloc(sizeof *dy * n);
+    int rc = 0;
+    if (!img || (offsets && !warped) || !dx || !dy) {
+        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
+        goto done;
+    }
+    for (size_t i = 0; i < size; i++)
+        img[i] = (float)in[i] / 255.f;
+    if (offsets) {
+        /* Three points around the centre, as OpenCV (x, y) pairs:
+         * (cy+s, cx+s), (cy+s, cx-s), (cy-s, cx-s), moved by `offsets`. */
+        float cy = (float)(h / 2), cx = (float)(w / 2);
+        float s = (float)((h < w ? h : w) / 3);
+        float src[3][2] = {{cy + s, cx + s}, {cy + s, cx - s}, {cy - s, cx - s}};
+        float dst[3][2];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 2; j++)
+                dst[i][j] = src[i][j] + offsets[2 * i + j];
+        double m[6];
+        affine_from_points(m, (const float(*)[2])src, (const float(*)[2])dst);
+        warp_affine_f32(warped, img, h, w, c, m);
+    }
+    rc = gaussian_field(ux, h, w, sigma_y, sigma_x, 3.0, err);
+    if (rc == 0)
+        rc = gaussian_field(uy, h, w, sigma_y, sigma_x, 3.0, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) {
+            dx[i] = (float)(ux[i] * alpha);
+            dy[i] = (float)(uy[i] * alpha);
+        }
+        sample_displaced(out, offsets ? warped : img, h, w, c, dx, dy);
+    }
+done:
+    free(img);
+    free(warped);
+    free(dx);
+    free(dy);
+    return rc;
 }
 
 int sa__elastic_transform(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
     (void)opt;
-    const int h = in->h, w = in->w, c = in->c;
-    const size_t n = (size_t)h * w, size = n * c;
-    float *img = malloc(sizeof *img * size);
-    float *warped = malloc(sizeof *warped * size);
-    float *dx = malloc(sizeof *dx * n), *dy = malloc(sizeof *dy * n);
-    double *scratch = malloc(sizeof *scratch * n);
-    int rc = 0;
-    if (!img || !warped || !dx || !dy || !scratch) {
-        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
-        goto done;
+    const int h = in->h, w = in->w;
+    const size_t n = (size_t)h * w;
+    double *ux = malloc(sizeof *ux * n), *uy = malloc(sizeof *uy * n);
+    if (!ux || !uy) {
+        free(ux);
+        free(uy);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
     }
-    for (size_t i = 0; i < size; i++)
-        img[i] = (float)in->data[i] / 255.f;
+    int rc;
     if (table == SA_PARAMS_ANY) {
         /* imagecorruptions: no affine step, sigma 1 % of each side,
          * uniform range from the height for both fields. */
-        double alpha = elastic_any_alpha[severity - 1];
         double m = h * 0.005;
-        double sy = h * 0.01, sx = w * 0.01;
-        rc = displacement(dx, scratch, h, w, -m, m, sy, sx, alpha, rng, err);
-        if (rc == 0)
-            rc = displacement(dy, scratch, h, w, -m, m, sy, sx, alpha, rng, err);
-        if (rc == 0)
-            sample_displaced(out->data, img, h, w, c, dx, dy);
-        goto done;
+        for (size_t i = 0; i < n; i++)
+            ux[i] = sa_rng_uniform(rng, -m, m);
+        for (size_t i = 0; i < n; i++)
+            uy[i] = sa_rng_uniform(rng, -m, m);
+        rc = sa__elastic_core(out->data, in->data, h, w, in->c, NULL, ux, uy,
+                              elastic_any_alpha[severity - 1], h * 0.01, w * 0.01, err);
+    } else {
+        const double *p = elastic_hendrycks[table == SA_PARAMS_CIFAR][severity - 1];
+        /* 6 affine offsets U(-a, a) cast to float32, then the two fields. */
+        float offsets[6];
+        for (int i = 0; i < 6; i++)
+            offsets[i] = (float)sa_rng_uniform(rng, -p[2], p[2]);
+        for (size_t i = 0; i < n; i++)
+            ux[i] = sa_rng_uniform(rng, -1.0, 1.0);
+        for (size_t i = 0; i < n; i++)
+            uy[i] = sa_rng_uniform(rng, -1.0, 1.0);
+        rc = sa__elastic_core(out->data, in->data, h, w, in->c, offsets, ux, uy, p[0], p[1], p[1],
+                              err);
     }
-    const double *p = elastic_hendrycks[table == SA_PARAMS_CIFAR][severity - 1];
-    const double alpha = p[0], sigma = p[1], jitter = p[2];
-    /* Random affine: three points around the centre, each moved by
-     * uniforms in (-jitter, jitter), as OpenCV (x, y) pairs. */
-    float cy = (float)(h / 2), cx = (float)(w / 2);
-    float s = (float)((h < w ? h : w) / 3);
-    float src[3][2] = {{cy + s, cx + s}, {cy + s, cx - s}, {cy - s, cx - s}};
-    float dst[3][2];
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 2; j++)
-            dst[i][j] = src[i][j] + (float)sa_rng_uniform(rng, -jitter, jitter);
-    double m[6];
-    affine_from_points(m, (const float(*)[2])src, (const float(*)[2])dst);
-    warp_affine_f32(warped, img, h, w, c, m);
-    rc = displacement(dx, scratch, h, w, -1.0, 1.0, sigma, sigma, alpha, rng, err);
-    if (rc == 0)
-        rc = displacement(dy, scratch, h, w, -1.0, 1.0, sigma, sigma, alpha, rng, err);
-    if (rc == 0)
-        sample_displaced(out->data, warped, h, w, c, dx, dy);
-done:
-    free(img);
-    free(warped);
-    free(dx);
-    free(dy);
-    free(scratch);
+    free(ux);
+    free(uy);
     return rc;
 }
 
