@@ -1,6 +1,7 @@
 #include <math.h>
 
 #include "corruptions.h"
+#include "internal.h"
 #include "test.h"
 
 static sa_image *flat(int w, int h, int c, uint8_t v)
@@ -263,6 +264,249 @@ static void test_grey_images(void **state)
     sa_image_free(in);
 }
 
+
+/* ---- digital: pixelate, jpeg_compression, elastic_transform ------------- */
+
+static sa_image *noise_image(int w, int h, int c, uint64_t seed)
+{
+    sa_image *im = flat(w, h, c, 0);
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, seed);
+    for (size_t i = 0; i < sa_image_size(im); i++)
+        im->data[i] = (uint8_t)(sa_rng_u32(&r) >> 24);
+    return im;
+}
+
+static sa_image *pattern(int w, int h)
+{
+    sa_image *im = flat(w, h, 3, 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                im->data[((size_t)y * w + x) * 3 + c] = (uint8_t)((x * 37 + y * 91 + c * 53 + x * y * 7) % 256);
+    return im;
+}
+
+/* Pillow's BOX downscale N -> n keeps, for output i, the inputs j whose
+ * centres fall in (centre - scale/2, centre + scale/2] and rounds their mean
+ * (horizontal pass into 8 bits first); the upscale repeats pixel
+ * floor((i + 0.5) n / N). Recomputed here by counting, independently. */
+static void box_members(int N, int n, int i, int *lo, int *hi)
+{
+    double scale = (double)N / n, centre = (i + 0.5) * scale;
+    *lo = N;
+    *hi = -1;
+    for (int j = 0; j < N; j++) {
+        double t = (j + 0.5 - centre) / scale;
+        if (t > -0.5 && t <= 0.5) {
+            if (j < *lo)
+                *lo = j;
+            *hi = j;
+        }
+    }
+}
+
+static void check_pixelate(int N, int sev, sa_corrupt_params p, int n)
+{
+    sa_image *in = noise_image(N, N, 3, 11), *out = run(in, SA_CORRUPT_PIXELATE, sev, p, SA_RNG_FAST, 0);
+    uint8_t *mid = malloc((size_t)N * n * 3); /* N rows x n columns */
+    for (int y = 0; y < N; y++)
+        for (int i = 0; i < n; i++) {
+            int lo, hi;
+            box_members(N, n, i, &lo, &hi);
+            int cnt = hi - lo + 1;
+            assert_true(cnt >= 1 && cnt <= 4);
+            for (int c = 0; c < 3; c++) {
+                int s = 0;
+                for (int j = lo; j <= hi; j++)
+                    s += in->data[((size_t)y * N + j) * 3 + c];
+                mid[((size_t)y * n + i) * 3 + c] = (uint8_t)((2 * s + cnt) / (2 * cnt));
+            }
+        }
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            int sy = (int)((y + 0.5) * n / N), sx = (int)((x + 0.5) * n / N);
+            int lo, hi;
+            box_members(N, n, sy, &lo, &hi);
+            int cnt = hi - lo + 1;
+            for (int c = 0; c < 3; c++) {
+                int s = 0;
+                for (int j = lo; j <= hi; j++)
+                    s += mid[((size_t)j * n + sx) * 3 + c];
+                uint8_t want = (uint8_t)((2 * s + cnt) / (2 * cnt));
+                uint8_t got = out->data[((size_t)y * N + x) * 3 + c];
+                if (got != want)
+                    fail_msg("pixelate N=%d s%d at (%d,%d,%d): %d, expected %d", N, sev, y, x, c, got, want);
+            }
+        }
+    /* Block constancy: exactly n distinct columns in every row. */
+    int changes = 0;
+    for (int x = 1; x < N; x++)
+        changes += memcmp(out->data + (size_t)x * 3, out->data + (size_t)(x - 1) * 3, 3) != 0;
+    assert_true(changes <= n - 1);
+    free(mid);
+    sa_image_free(in);
+    sa_image_free(out);
+}
+
+static void test_pixelate_box_means(void **state)
+{
+    (void)state;
+    const int in_n[5] = {134, 112, 89, 67, 56}, c10_n[5] = {30, 28, 27, 24, 20};
+    for (int s = 1; s <= 5; s++) {
+        check_pixelate(224, s, SA_PARAMS_IMAGENET, in_n[s - 1]);
+        check_pixelate(32, s, SA_PARAMS_CIFAR, c10_n[s - 1]);
+    }
+    /* imagecorruptions' NEAREST upscale agrees with BOX at 224. */
+    sa_image *in = noise_image(224, 224, 3, 5);
+    sa_image *a = run(in, SA_CORRUPT_PIXELATE, 3, SA_PARAMS_IMAGENET, SA_RNG_FAST, 0);
+    sa_image *b = run(in, SA_CORRUPT_PIXELATE, 3, SA_PARAMS_ANY, SA_RNG_FAST, 0);
+    assert_memory_equal(a->data, b->data, sa_image_size(a));
+    sa_image_free(a);
+    sa_image_free(b);
+    sa_image_free(in);
+    /* Any size: non-square, grey. */
+    in = noise_image(75, 41, 1, 6);
+    a = run(in, SA_CORRUPT_PIXELATE, 5, SA_PARAMS_ANY, SA_RNG_FAST, 0);
+    assert_int_equal(a->w, 75);
+    sa_image_free(a);
+    sa_image_free(in);
+}
+
+/* jpeg_compression is exactly a libjpeg round trip at the table quality. */
+static void test_jpeg_compression_roundtrip(void **state)
+{
+    (void)state;
+    const int q[2][5] = {{25, 18, 15, 10, 7}, {80, 65, 58, 50, 40}};
+    sa_image *big = pattern(224, 224), *small = pattern(32, 32);
+    for (int t = 0; t < 2; t++)
+        for (int s = 1; s <= 5; s++) {
+            sa_image *in = t ? small : big;
+            sa_image *out = run(in, SA_CORRUPT_JPEG_COMPRESSION, s,
+                                t ? SA_PARAMS_CIFAR : SA_PARAMS_IMAGENET, SA_RNG_FAST, 0);
+            void *buf = NULL;
+            size_t n = 0;
+            sa_error e = {0};
+            sa_image *dec = NULL;
+            assert_int_equal(sa_image_encode_jpeg(&buf, &n, in, q[t][s - 1], &e), 0);
+            assert_int_equal(sa_image_decode(&dec, buf, n, 3, "q.jpg", &e), 0);
+            assert_memory_equal(out->data, dec->data, sa_image_size(in));
+            /* and it is lossy */
+            assert_true(memcmp(out->data, in->data, sa_image_size(in)) != 0);
+            free(buf);
+            sa_image_free(dec);
+            sa_image_free(out);
+        }
+    sa_image_free(big);
+    sa_image_free(small);
+}
+
+/* Zero affine moves and zero fields give back the image; an integer affine
+ * translation (all three points moved by (+2, +1)) shifts it exactly. */
+static void test_elastic_core_identity_and_translation(void **state)
+{
+    (void)state;
+    sa_error e = {0};
+    const int w = 40, h = 30;
+    sa_image *in = noise_image(w, h, 3, 9), *out = flat(w, h, 3, 0);
+    double *ux = calloc((size_t)w * h, sizeof *ux), *uy = calloc((size_t)w * h, sizeof *uy);
+    const float zero[6] = {0, 0, 0, 0, 0, 0};
+    assert_int_equal(sa__elastic_core(out->data, in->data, h, w, 3, zero, ux, uy, 10.0, 2.0, 2.0, &e), 0);
+    assert_memory_equal(out->data, in->data, sa_image_size(in));
+    assert_int_equal(sa__elastic_core(out->data, in->data, h, w, 3, NULL, ux, uy, 10.0, 0.0, 0.0, &e), 0);
+    assert_memory_equal(out->data, in->data, sa_image_size(in));
+    const float shift[6] = {2, 1, 2, 1, 2, 1};
+    assert_int_equal(sa__elastic_core(out->data, in->data, h, w, 3, shift, ux, uy, 0.0, 0.0, 0.0, &e), 0);
+    for (int y = 1; y < h; y++)
+        for (int x = 2; x < w; x++)
+            assert_memory_equal(out->data + ((size_t)y * w + x) * 3,
+                                in->data + ((size_t)(y - 1) * w + x - 2) * 3, 3);
+    /* reflect-101 border: column 0 comes from column 2 - 2 = ... x-2 = -2 -> 2 */
+    assert_memory_equal(out->data + ((size_t)5 * w + 0) * 3, in->data + ((size_t)4 * w + 2) * 3, 3);
+    free(ux);
+    free(uy);
+    sa_image_free(in);
+    sa_image_free(out);
+}
+
+/* CIFAR severity 1 has alpha = 0: the result is the affine warp alone, from
+ * the first 6 draws (the two fields are still drawn). */
+static void test_elastic_alpha_zero_is_affine(void **state)
+{
+    (void)state;
+    sa_error e = {0};
+    sa_image *in = noise_image(32, 32, 3, 4), *want = flat(32, 32, 3, 0);
+    sa_image *got = run(in, SA_CORRUPT_ELASTIC_TRANSFORM, 1, SA_PARAMS_CIFAR, SA_RNG_NUMPY, 77);
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_NUMPY, 77);
+    float off[6];
+    for (int i = 0; i < 6; i++)
+        off[i] = (float)sa_rng_uniform(&r, -32 * 0.08, 32 * 0.08);
+    double *ux = calloc(32 * 32, sizeof *ux), *uy = calloc(32 * 32, sizeof *uy);
+    assert_int_equal(sa__elastic_core(want->data, in->data, 32, 32, 3, off, ux, uy, 0.0, 0.0, 0.0, &e), 0);
+    assert_memory_equal(got->data, want->data, sa_image_size(in));
+    assert_true(memcmp(got->data, in->data, sa_image_size(in)) != 0);
+    free(ux);
+    free(uy);
+    sa_image_free(in);
+    sa_image_free(want);
+    sa_image_free(got);
+}
+
+static long sum_bytes(const sa_image *im)
+{
+    long s = 0;
+    for (size_t i = 0; i < sa_image_size(im); i++)
+        s += im->data[i];
+    return s;
+}
+
+/* Reference outputs (numpy 1.24, scipy 1.10, scikit-image 0.19, OpenCV 4.6)
+ * of hendrycks' make_cifar_c.py elastic_transform and imagecorruptions'
+ * elastic_transform on the pattern image (x*37 + y*91 + c*53 + x*y*7) % 256
+ * after np.random.seed(s): the sum of all values and the first 12. */
+static void test_elastic_reference_values(void **state)
+{
+    (void)state;
+    sa_image *in = pattern(16, 16);
+    const uint8_t s3[12] = {135, 96, 119, 105, 122, 118, 133, 106, 132, 93, 111, 162};
+    sa_image *o = run(in, SA_CORRUPT_ELASTIC_TRANSFORM, 3, SA_PARAMS_CIFAR, SA_RNG_NUMPY, 42);
+    assert_int_equal(sum_bytes(o), 97580);
+    assert_memory_equal(o->data, s3, 12);
+    sa_image_free(o);
+    const uint8_t s1[12] = {54, 94, 147, 63, 116, 169, 104, 139, 192, 105, 158, 177};
+    o = run(in, SA_CORRUPT_ELASTIC_TRANSFORM, 1, SA_PARAMS_CIFAR, SA_RNG_NUMPY, 42);
+    assert_int_equal(sum_bytes(o), 97701);
+    assert_memory_equal(o->data, s1, 12);
+    sa_image_free(o);
+    sa_image_free(in);
+    in = pattern(32, 40);
+    const uint8_t any5[12] = {189, 117, 153, 20, 73, 125, 161, 61, 114, 170, 104, 113};
+    o = run(in, SA_CORRUPT_ELASTIC_TRANSFORM, 5, SA_PARAMS_ANY, SA_RNG_NUMPY, 7);
+    assert_int_equal(sum_bytes(o), 491490);
+    assert_memory_equal(o->data, any5, 12);
+    sa_image_free(o);
+    sa_image_free(in);
+}
+
+/* A constant image stays constant under every warp (all borders reflect). */
+static void test_elastic_constant_image(void **state)
+{
+    (void)state;
+    const sa_corrupt_params tables[3] = {SA_PARAMS_IMAGENET, SA_PARAMS_CIFAR, SA_PARAMS_ANY};
+    for (int t = 0; t < 3; t++)
+        for (int s = 1; s <= 5; s++) {
+            int n = tables[t] == SA_PARAMS_CIFAR ? 32 : 64;
+            sa_image *in = flat(n, n, 3, 200);
+            sa_image *o = run(in, SA_CORRUPT_ELASTIC_TRANSFORM, s, tables[t], SA_RNG_FAST, 3);
+            for (size_t i = 0; i < sa_image_size(o); i++)
+                if (o->data[i] < 199 || o->data[i] > 200)
+                    fail_msg("table %d s%d: value %d at %zu", t, s, o->data[i], i);
+            sa_image_free(o);
+            sa_image_free(in);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +519,12 @@ int main(void)
         cmocka_unit_test(test_deterministic_and_seed_sensitive),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_grey_images),
+        cmocka_unit_test(test_pixelate_box_means),
+        cmocka_unit_test(test_jpeg_compression_roundtrip),
+        cmocka_unit_test(test_elastic_core_identity_and_translation),
+        cmocka_unit_test(test_elastic_alpha_zero_is_affine),
+        cmocka_unit_test(test_elastic_reference_values),
+        cmocka_unit_test(test_elastic_constant_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
