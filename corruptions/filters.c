@@ -364,6 +364,18 @@ int sa__motion_kernel_width(double radius)
 /* ImageMagick 6 MotionBlurImage: k[i] = exp(-i^2 / (2 sigma^2)) / (sqrt(2 pi)
  * sigma), divided by their running sum; offsets ceil(i * p / |p| - 0.5) with
  * p = width * (sin, cos) of the angle (x from the cosine, y from the sine). */
+static void motion_offsets(int *dx, int *dy, int width, double rad)
+{
+    const double px = (double)width * sin(rad), py = (double)width * cos(rad);
+    const double hyp = hypot(px, py);
+    for (int i = 0; i < width; i++) {
+        dx[i] = (int)ceil((double)(i * py) / hyp - 0.5);
+        dy[i] = (int)ceil((double)(i * px) / hyp - 0.5);
+    }
+}
+
+#define SA_PI 3.14159265358979323846264338327950288419716939937510
+
 void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
                        double angle_deg)
 {
@@ -377,13 +389,8 @@ void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
     }
     for (int i = 0; i < width; i++)
         k[i] /= norm;
-    const double rad = 3.14159265358979323846264338327950288419716939937510 * angle_deg / 180.0;
-    const double px = (double)width * sin(rad), py = (double)width * cos(rad);
-    const double hyp = hypot(px, py);
-    for (int i = 0; i < width; i++) {
-        dx[i] = (int)ceil((double)(i * py) / hyp - 0.5);
-        dy[i] = (int)ceil((double)(i * px) / hyp - 0.5);
-    }
+    /* DegreesToRadians: pi * x / 180 */
+    motion_offsets(dx, dy, width, SA_PI * angle_deg / 180.0);
 }
 
 /* Shared driver: for each output row, the taps are summed in tap order into
@@ -465,9 +472,13 @@ static void motion_taps_free(motion_taps *t)
 /* imagecorruptions: the first tap whose offset reaches the image size ends
  * the sum (remaining weight is dropped, not renormalised). Its kernel is
  * exp(-i^2 / (2 sigma^2)) / (sqrt(2 pi) sigma) normalised by numpy's
- * pairwise sum; recomputed here so that the weights match bit for bit. */
-static int float_taps(motion_taps *t, int h, int w, double sigma)
+ * pairwise sum, and its angle conversion is numpy's; both are recomputed
+ * here so that the weights and offsets match bit for bit. */
+static int float_taps(motion_taps *t, int h, int w, double sigma, double angle_deg)
 {
+    /* np.deg2rad: x * (pi / 180), which rounds differently from
+     * ImageMagick's pi * x / 180 for some angles */
+    motion_offsets(t->dx, t->dy, t->width, angle_deg * (SA_PI / 180.0));
     const double sq2pi = sqrt(2.0 * 3.14159265358979323846264338327950288419716939937510);
     for (int i = 0; i < t->width; i++)
         t->k[i] = exp(-((double)i * i) / (2.0 * (sigma * sigma))) / (sq2pi * sigma);
@@ -520,7 +531,7 @@ int sa__motion_blur_f64(double *out, const double *in, int h, int w, int c, doub
     int rc = motion_taps_new(&t, radius, sigma, angle_deg, err);
     if (rc < 0)
         return rc;
-    const int ntaps = float_taps(&t, h, w, sigma);
+    const int ntaps = float_taps(&t, h, w, sigma, angle_deg);
     const size_t rowlen = (size_t)w * (size_t)c;
     const int nt = rowlen * (size_t)h >= PAR_MIN ? max_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(nt)
@@ -537,7 +548,7 @@ int sa__motion_blur_u8_float(uint8_t *out, const uint8_t *in, int h, int w, int 
     int rc = motion_taps_new(&t, radius, sigma, angle_deg, err);
     if (rc < 0)
         return rc;
-    const int ntaps = float_taps(&t, h, w, sigma);
+    const int ntaps = float_taps(&t, h, w, sigma, angle_deg);
     const size_t rowlen = (size_t)w * (size_t)c;
     const int nt = rowlen * (size_t)h >= PAR_MIN ? max_threads() : 1;
     double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
