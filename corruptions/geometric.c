@@ -395,6 +395,18 @@ static void nearest_table(int *tab, int in_size, int out_size)
     }
 }
 
+/* Pillow's BOX filter when upscaling in -> out: one tap of weight 1 at
+ * int((x + 0.5) * scale), scale = in / out < 1 (the next input's weight
+ * argument exceeds 0.5). */
+static void box_up_table(int *tab, int in_size, int out_size)
+{
+    double scale = (double)in_size / out_size;
+    for (int x = 0; x < out_size; x++) {
+        int i = (int)((x + 0.5) * scale);
+        tab[x] = i >= in_size ? in_size - 1 : i;
+    }
+}
+
 int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -410,12 +422,6 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
     int rc = sa_image_resample(&small, in, nw, nh, SA_RESAMPLE_BOX, err);
     if (rc < 0)
         return rc;
-    if (table != SA_PARAMS_ANY) {
-        /* hendrycks: BOX upscale (nearest with source floor((i + 0.5) n / N)). */
-        rc = sa_image_resample_into(out, small, SA_RESAMPLE_BOX, err);
-        sa_image_free(small);
-        return rc;
-    }
     int *tx = malloc(sizeof *tx * (size_t)in->w), *ty = malloc(sizeof *ty * (size_t)in->h);
     if (!tx || !ty) {
         free(tx);
@@ -423,8 +429,14 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
         sa_image_free(small);
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (pixelate)");
     }
-    nearest_table(tx, nw, in->w);
-    nearest_table(ty, nh, in->h);
+    if (table != SA_PARAMS_ANY) {
+        /* hendrycks: BOX upscale, which copies input int((i + 0.5) n / N). */
+        box_up_table(tx, nw, in->w);
+        box_up_table(ty, nh, in->h);
+    } else {
+        nearest_table(tx, nw, in->w);
+        nearest_table(ty, nh, in->h);
+    }
     const int ch = in->c;
     for (int y = 0; y < in->h; y++) {
         const uint8_t *row = small->data + (size_t)ty[y] * nw * ch;

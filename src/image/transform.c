@@ -132,6 +132,19 @@ int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter
             for (int x = 0; x < ow; x++) {
                 int xmin = hb[2 * x], xn = hb[2 * x + 1];
                 const int32_t *k = hk + (size_t)x * hks;
+                if (c == 3) {
+                    int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                    const uint8_t *p = row + (size_t)xmin * 3;
+                    for (int j = 0; j < xn; j++, p += 3) {
+                        s0 += p[0] * k[j];
+                        s1 += p[1] * k[j];
+                        s2 += p[2] * k[j];
+                    }
+                    orow[x * 3] = clip8(s0);
+                    orow[x * 3 + 1] = clip8(s1);
+                    orow[x * 3 + 2] = clip8(s2);
+                    continue;
+                }
                 for (int ch = 0; ch < c; ch++) {
                     int32_t ss = 1 << (PRECISION_BITS - 1);
                     for (int j = 0; j < xn; j++)
@@ -147,18 +160,33 @@ int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter
         }
     }
     if (oh != ih) {
+        /* Row by row, so that the inner loop runs over contiguous bytes. */
         const size_t rowlen = (size_t)ow * c;
+        int32_t *acc = malloc(rowlen * sizeof *acc);
+        if (!acc) {
+            free(tmp);
+            free(hb);
+            free(hk);
+            free(vb);
+            free(vk);
+            return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
+        }
         for (int y = 0; y < oh; y++) {
             int ymin = vb[2 * y] - y0, yn = vb[2 * y + 1];
             const int32_t *k = vk + (size_t)y * vks;
-            uint8_t *orow = out->data + (size_t)y * rowlen;
-            for (size_t i = 0; i < rowlen; i++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int j = 0; j < yn; j++)
-                    ss += src[(size_t)(ymin + j) * rowlen + i] * k[j];
-                orow[i] = clip8(ss);
+            for (size_t i = 0; i < rowlen; i++)
+                acc[i] = 1 << (PRECISION_BITS - 1);
+            for (int j = 0; j < yn; j++) {
+                const uint8_t *row = src + (size_t)(ymin + j) * rowlen;
+                const int32_t kj = k[j];
+                for (size_t i = 0; i < rowlen; i++)
+                    acc[i] += row[i] * kj;
             }
+            uint8_t *orow = out->data + (size_t)y * rowlen;
+            for (size_t i = 0; i < rowlen; i++)
+                orow[i] = clip8(acc[i]);
         }
+        free(acc);
     }
     free(tmp);
     free(hb);
