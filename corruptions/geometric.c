@@ -142,18 +142,35 @@ static int gaussian_field(double *f, int h, int w, double sigma_y, double sigma_
             continue;
         double *k = NULL;
         int r = gaussian_weights(sigma, truncate, &k);
-        int n = axis == 0 ? h : w;
-        double *buf = r >= 0 ? malloc(sizeof *buf * (size_t)(n + 2 * r)) : NULL;
+        /* axis 0 needs a copy of the field; axis 1 one padded row */
+        size_t len = axis == 0 ? (size_t)h * w : (size_t)(w + 2 * r);
+        double *buf = r >= 0 ? malloc(sizeof *buf * len) : NULL;
         if (!buf) {
             free(k);
             return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
         }
-        if (axis == 0)
-            for (int x = 0; x < w; x++)
-                gaussian_line(f + x, (size_t)w, h, k, r, buf);
-        else
+        if (axis == 0) {
+            /* Whole rows at a time (contiguous), same per-value order as
+             * gaussian_line: centre term, then the pairs from j = r to 1. */
+            memcpy(buf, f, sizeof *buf * len);
+            const double *c = k + r;
+            for (int y = 0; y < h; y++) {
+                double *dst = f + (size_t)y * w;
+                const double *ctr = buf + (size_t)y * w;
+                for (int x = 0; x < w; x++)
+                    dst[x] = ctr[x] * c[0];
+                for (int j = r; j >= 1; j--) {
+                    const double *a = buf + (size_t)reflect_index(y - j, h) * w;
+                    const double *b = buf + (size_t)reflect_index(y + j, h) * w;
+                    const double cj = c[-j];
+                    for (int x = 0; x < w; x++)
+                        dst[x] += (a[x] + b[x]) * cj;
+                }
+            }
+        } else {
             for (int y = 0; y < h; y++)
                 gaussian_line(f + (size_t)y * w, 1, w, k, r, buf);
+        }
         free(buf);
         free(k);
     }
@@ -216,7 +233,7 @@ static void affine_from_points(double m[6], const float src[3][2], const float d
 /* cv::warpAffine(src, M, (w, h), INTER_LINEAR, BORDER_REFLECT_101) on a
  * float32 h x w x c image: M inverted in double, source coordinates in
  * fixed point with 1/32-pixel fractions, float32 bilinear weights. */
-static void warp_affine_f32(float *out, const float *in, int h, int w, int c, const double m_in[6])
+static int warp_affine_f32(float *out, const float *in, int h, int w, int c, const double m_in[6])
 {
     double m[6];
     memcpy(m, m_in, sizeof m);
@@ -237,17 +254,35 @@ static void warp_affine_f32(float *out, const float *in, int h, int w, int c, co
         tab[i][0] = 1.f - x;
         tab[i][1] = x;
     }
+    int *adelta = malloc(sizeof *adelta * 2 * (size_t)w);
+    if (!adelta)
+        return -1;
+    int *bdelta = adelta + w;
+    for (int x = 0; x < w; x++) {
+        adelta[x] = (int)rint(m[0] * x * 1024);
+        bdelta[x] = (int)rint(m[3] * x * 1024);
+    }
     for (int y = 0; y < h; y++) {
         int x0 = (int)rint((m[1] * y + m[2]) * 1024) + 16;
         int y0 = (int)rint((m[4] * y + m[5]) * 1024) + 16;
         for (int x = 0; x < w; x++) {
-            int X = (x0 + (int)rint(m[0] * x * 1024)) >> 5;
-            int Y = (y0 + (int)rint(m[3] * x * 1024)) >> 5;
+            int X = (x0 + adelta[x]) >> 5;
+            int Y = (y0 + bdelta[x]) >> 5;
             int sx = X >> 5, sy = Y >> 5;
             const float *wy = tab[Y & 31], *wx = tab[X & 31];
             float w0 = wy[0] * wx[0], w1 = wy[0] * wx[1], w2 = wy[1] * wx[0], w3 = wy[1] * wx[1];
-            int sx0 = reflect101_index(sx, w), sx1 = reflect101_index(sx + 1, w);
-            int sy0 = reflect101_index(sy, h), sy1 = reflect101_index(sy + 1, h);
+            int sx0, sx1, sy0, sy1;
+            if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
+                sx0 = sx;
+                sx1 = sx + 1;
+                sy0 = sy;
+                sy1 = sy + 1;
+            } else {
+                sx0 = reflect101_index(sx, w);
+                sx1 = reflect101_index(sx + 1, w);
+                sy0 = reflect101_index(sy, h);
+                sy1 = reflect101_index(sy + 1, h);
+            }
             const float *v0 = in + ((size_t)sy0 * w + sx0) * c;
             const float *v1 = in + ((size_t)sy0 * w + sx1) * c;
             const float *v2 = in + ((size_t)sy1 * w + sx0) * c;
@@ -257,6 +292,8 @@ static void warp_affine_f32(float *out, const float *in, int h, int w, int c, co
                 o[k] = v0[k] * w0 + v1[k] * w1 + v2[k] * w2 + v3[k] * w3;
         }
     }
+    free(adelta);
+    return 0;
 }
 
 /* scipy map_coordinates(order=1, mode='reflect') of a float32 image at
@@ -273,8 +310,18 @@ static void sample_displaced(uint8_t *out, const float *img, int h, int w, int c
             double fy0 = floor(cy), fx0 = floor(cx);
             double ty = cy - fy0, tx = cx - fx0;
             int iy = (int)fy0, ix = (int)fx0;
-            int ry0 = reflect_index(iy, h), ry1 = reflect_index(iy + 1, h);
-            int rx0 = reflect_index(ix, w), rx1 = reflect_index(ix + 1, w);
+            int ry0, ry1, rx0, rx1;
+            if ((unsigned)iy < (unsigned)(h - 1) && (unsigned)ix < (unsigned)(w - 1)) {
+                ry0 = iy;
+                ry1 = iy + 1;
+                rx0 = ix;
+                rx1 = ix + 1;
+            } else {
+                ry0 = reflect_index(iy, h);
+                ry1 = reflect_index(iy + 1, h);
+                rx0 = reflect_index(ix, w);
+                rx1 = reflect_index(ix + 1, w);
+            }
             const float *v00 = img + ((size_t)ry0 * w + rx0) * c;
             const float *v01 = img + ((size_t)ry0 * w + rx1) * c;
             const float *v10 = img + ((size_t)ry1 * w + rx0) * c;
@@ -319,7 +366,10 @@ int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const
                 dst[i][j] = src[i][j] + offsets[2 * i + j];
         double m[6];
         affine_from_points(m, (const float(*)[2])src, (const float(*)[2])dst);
-        warp_affine_f32(warped, img, h, w, c, m);
+        if (warp_affine_f32(warped, img, h, w, c, m) < 0) {
+            rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
+            goto done;
+        }
     }
     rc = gaussian_field(ux, h, w, sigma_y, sigma_x, 3.0, err);
     if (rc == 0)
