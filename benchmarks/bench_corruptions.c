@@ -384,6 +384,11 @@ int main(int argc, char **argv)
            "median of %d passes on 1 thread, best of %d on all\n",
            loaded ? images : "4 synthetic photo-like images", batch224, batch32, reps, reps);
     printf("reference: %s\n", ref ? ref_source : "none");
+    double load[1] = {0};
+    if (getloadavg(load, 1) == 1)
+        printf("load average at start: %.2f on %ld online CPUs (a busy machine makes the "
+               "'all' columns meaningless)\n",
+               load[0], sysconf(_SC_NPROCESSORS_ONLN));
     printf("ref224 = %s, ref32 = %s; speed-up = reference / ours\n\n", key224, key32);
     printf("%-18s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s\n", "corruption", "224 1thr",
            "224 all", "ref224", "x 1thr", "x all", "32 1thr", "32 all", "ref32", "x 1thr", "x all");
