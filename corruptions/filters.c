@@ -53,8 +53,14 @@ static int nomem(sa_error *err, const char *where)
 #endif
 
 /* Block length of the cores: the partial sums of one block stay in
- * registers while the taps stream past. */
+ * registers while the taps stream past (the block loops are unrolled so
+ * that the compiler keeps them there). */
 #define BLK 16
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL_BLK _Pragma("GCC unroll 16")
+#else
+#define UNROLL_BLK
+#endif
 
 /* dst[m] = sum over p, in order, of (a_p[m] + b_p[m]) * w[p], starting
  * from 0. A centre tap is passed as a = b with half its weight:
@@ -69,6 +75,7 @@ static void pair_sum(double *dst, const double *const *pa, const double *const *
         for (int p = 0; p < np; p++) {
             const double *a = pa[p] + m, *b = pb[p] + m;
             const double wp = w[p];
+            UNROLL_BLK
             for (int t = 0; t < BLK; t++)
                 acc[t] += (a[t] + b[t]) * wp;
         }
@@ -93,6 +100,7 @@ static void tap_sum(double *dst, const double *const *pa, const double *w, int n
         for (int p = 0; p < np; p++) {
             const double *a = pa[p] + m;
             const double wp = w[p];
+            UNROLL_BLK
             for (int t = 0; t < BLK; t++)
                 acc[t] += wp * a[t];
         }
@@ -105,6 +113,15 @@ static void tap_sum(double *dst, const double *const *pa, const double *w, int n
             acc += w[p] * pa[p][m];
         dst[m] = acc;
     }
+}
+
+/* d = a + b elementwise (a and b may be the same row). */
+SA_CLONES
+static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
+                     size_t n)
+{
+    for (size_t m = 0; m < n; m++)
+        d[m] = a[m] + b[m];
 }
 
 int sa__border_index(int i, int n, sa__border border)
@@ -900,9 +917,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                         pad + (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
                     const double *b =
                         pad + (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
-                    double *d = v + (size_t)i * padlen;
-                    for (size_t m = 0; m < padlen; m++)
-                        d[m] = a[m] + b[m];
+                    add_rows(v + (size_t)i * padlen, a, b, padlen);
                 }
                 for (int q = 0; q < t.n; q++) {
                     const double *r = v + (size_t)t.row[q] * padlen;
