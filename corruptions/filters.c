@@ -14,6 +14,9 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#define SA_OMP(x) _Pragma(x)
+#else
+#define SA_OMP(x)
 #endif
 
 /* Images below this many values are filtered on one thread: the team
@@ -242,12 +245,12 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
     wo[0] = wt[0] * 0.5;
     for (int j = r; j >= 1; j--)
         wo[1 + r - j] = wt[j];
-#pragma omp parallel num_threads(nt)
+    SA_OMP("omp parallel num_threads(nt)")
     {
         const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
         double *pad = scratch + (size_t)thread_id() * padlen;
         /* axis 0: rows of the input combine into rows of tmp */
-#pragma omp for schedule(static)
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             pa[0] = pb[0] = in + (size_t)y * rowlen;
             for (int j = r; j >= 1; j--) {
@@ -261,7 +264,7 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
                     dst[m] = (double)(float)dst[m];
         }
         /* axis 1: each row of tmp, padded by the border rule, into out */
-#pragma omp for schedule(static)
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
             for (int x = -r; x < w + r; x++) {
@@ -421,7 +424,8 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
         const size_t rowlen = (size_t)w * (size_t)c;                                               \
         const size_t n = rowlen * (size_t)h;                                                       \
         const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        _Pragma("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
+        (void)nt;                                                                                  \
+        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
         {                                                                                          \
             T *dst = out + (size_t)y * rowlen;                                                     \
             if (!ar.valid[y]) {                                                                    \
@@ -572,7 +576,8 @@ static int float_taps(motion_taps *t, int h, int w, double sigma, double angle_d
                                   double scale, int nt)                                            \
     {                                                                                              \
         const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c;                             \
-        _Pragma("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
+        (void)nt;                                                                                  \
+        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
         {                                                                                          \
             const T *src = in + (size_t)y * w * c;                                                 \
             double *d = dst + (size_t)y * plen;                                                    \
@@ -608,7 +613,7 @@ static int motion_run(const motion_job *j, int nt, void (*emit)(void *, int, con
         free(ptrs);
         return nomem(err, "motion blur");
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
     for (int y = 0; y < j->h; y++) {
         double *acc = scratch + (size_t)thread_id() * rowlen;
         const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
@@ -892,12 +897,12 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                 t.n++;
             }
     }
-#pragma omp parallel num_threads(nthr)
+    SA_OMP("omp parallel num_threads(nthr)")
     {
         const int id = thread_id();
         const double **pa = ptrs + (size_t)id * 2 * (kk + 1), **pb = pa + kk + 1;
         double *v = fold + (size_t)id * nrows * padlen;
-#pragma omp for schedule(static)
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = in + (size_t)y * rowlen;
             double *p = pad + (size_t)y * padlen;
@@ -907,7 +912,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                     p[(size_t)(x + kw) * c + ch] = q[ch];
             }
         }
-#pragma omp for schedule(static)
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             double *acc = out + (size_t)y * rowlen;
             if (sym) {
