@@ -410,7 +410,7 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
     int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
                                      sa__zoom_trim trim, sa_error *err)                           \
     {                                                                                              \
-        if (!(z >= 1.0) || h < 1 || w < 1 || c < 1)                                                \
+        if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)                                \
             return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
                                 "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w,    \
                                 c);                                                                \
