@@ -793,28 +793,38 @@ int sa__disk_kernel(float *k, int *half, double radius, double alias_sigma, sa_e
     for (size_t i = 0; i < nn; i++)
         k[i] = k[i] / inv_count;
     /* cv2.GaussianBlur(ksize 3 or 5, sigma): separable float filter, rows
-     * first, border reflect-101 at the edge of the kernel array, symmetric
-     * taps summed as centre * g0 + (left + right) * g1 + ... */
+     * first, border reflect-101 at the edge of the kernel array. OpenCV's
+     * vectorised float filters fuse multiply-adds on FMA hardware (every
+     * x86-64 with AVX2), and the reference's kernels carry that in their
+     * last bits; the order that reproduces them for every table entry:
+     * rows, 3 taps: fma(centre, g0, (l1 + r1) * g1); rows, 5 taps and
+     * columns: s = centre * g0, then s = fma(l_d + r_d, g_d, s) for d = 1, 2.
+     * fmaf rounds once on any machine. */
     const int ks = big ? 5 : 3, kr = ks / 2;
     float g[5];
     cv_gauss_kernel(g, ks, alias_sigma);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             const float *row = k + (size_t)i * n;
-            float s = row[j] * g[kr];
-            for (int d = 1; d <= kr; d++)
-                s += (row[sa__border_index(j - d, n, SA__BORDER_REFLECT101)] +
-                      row[sa__border_index(j + d, n, SA__BORDER_REFLECT101)]) *
-                     g[kr + d];
+            float p1 = row[sa__border_index(j - 1, n, SA__BORDER_REFLECT101)] +
+                       row[sa__border_index(j + 1, n, SA__BORDER_REFLECT101)];
+            float s;
+            if (kr == 1) {
+                s = fmaf(row[j], g[1], p1 * g[2]);
+            } else {
+                float p2 = row[sa__border_index(j - 2, n, SA__BORDER_REFLECT101)] +
+                           row[sa__border_index(j + 2, n, SA__BORDER_REFLECT101)];
+                s = fmaf(p2, g[4], fmaf(p1, g[3], row[j] * g[2]));
+            }
             tmp[(size_t)i * n + j] = s;
         }
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             float s = tmp[(size_t)i * n + j] * g[kr];
             for (int d = 1; d <= kr; d++)
-                s += (tmp[(size_t)sa__border_index(i - d, n, SA__BORDER_REFLECT101) * n + j] +
-                      tmp[(size_t)sa__border_index(i + d, n, SA__BORDER_REFLECT101) * n + j]) *
-                     g[kr + d];
+                s = fmaf(tmp[(size_t)sa__border_index(i - d, n, SA__BORDER_REFLECT101) * n + j] +
+                             tmp[(size_t)sa__border_index(i + d, n, SA__BORDER_REFLECT101) * n + j],
+                         g[kr + d], s);
             k[(size_t)i * n + j] = s;
         }
     free(tmp);
