@@ -44,4 +44,57 @@ int sa__clipped_zoom_f64(double *out, const double *in, int h, int w, int c, dou
 int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
                        double sigma, double angle_deg, sa_error *err);
 
+/* ---- variants and lower-level pieces ------------------------------------------ */
+
+/* What clipped_zoom keeps of the zoomed crop: the centred h x w window
+ * (hendrycks) or the top-left one (imagecorruptions). Both crop each axis
+ * separately (ceil(h / z) rows, ceil(w / z) columns). */
+typedef enum sa__zoom_trim {
+    SA__ZOOM_TRIM_CENTRED = 0,
+    SA__ZOOM_TRIM_TOPLEFT,
+} sa__zoom_trim;
+
+/* clipped_zoom with an explicit trim rule; z >= 1. `out` must not alias
+ * `in`. Output positions whose corner-aligned source coordinate lands past
+ * the last input row or column by rounding are 0, as scipy's zoom (mode
+ * 'constant') makes them. */
+int sa__clipped_zoom_ex_f32(float *out, const float *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err);
+int sa__clipped_zoom_ex_f64(double *out, const double *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err);
+
+/* Size of the zoomed crop along one axis of length n: crop ch = ceil(n / z),
+ * zoomed size round-half-even(ch * z). */
+void sa__clipped_zoom_sizes(int n, double z, int *crop, int *zoomed);
+
+/* Motion blur with imagecorruptions' numpy re-implementation: the same
+ * kernel and offsets as ImageMagick, accumulated in float64 without any
+ * quantisation, taps stop once an offset reaches the image size; `out` is
+ * the raw weighted sum (not clipped). `out` must not alias `in`. */
+int sa__motion_blur_f64(double *out, const double *in, int h, int w, int c, double radius,
+                        double sigma, double angle_deg, sa_error *err);
+/* The same on 8-bit data: clip to [0, 255] and truncate (imagecorruptions). */
+int sa__motion_blur_u8_float(uint8_t *out, const uint8_t *in, int h, int w, int c,
+                             double radius, double sigma, double angle_deg, sa_error *err);
+
+/* Motion-blur taps (radius > 0): width 2 * ceil(radius) + 1, normalised
+ * one-sided Gaussian weights k[i] and offsets (dx[i], dy[i]) (column, row)
+ * as ImageMagick computes them; output (x, y) sums k[i] * in(x + dx[i],
+ * y + dy[i]). Arrays must hold sa__motion_kernel_width(radius) entries. */
+int sa__motion_kernel_width(double radius);
+void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
+                       double angle_deg);
+
+/* Anti-aliased disk of defocus blur (float32, as the reference builds it):
+ * a (2R+1) x (2R+1) kernel, R = 8 for radius <= 8 else radius; returns R
+ * through *half. `k` must hold (2R+1)^2 floats: call with k == NULL first to
+ * get *half. */
+int sa__disk_kernel(float *k, int *half, double radius, double alias_sigma, sa_error *err);
+
+/* 2-D correlation of an h x w x c float64 array with a (2*kh+1) x (2*kw+1)
+ * float64 kernel (row-major, centre at (kh, kw)), border reflect-101, like
+ * OpenCV filter2D. Zero taps are skipped. `out` must not alias `in`. */
+int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
+                        int kh, int kw, sa_error *err);
+
 #endif

@@ -64,4 +64,14 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
 int sa__saturate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 
+/* The deterministic part of elastic_transform, on 8-bit h x w x c data:
+ * if `offsets` (6 floats: moves of the three affine points, x then y) is
+ * non-NULL, OpenCV's warpAffine of the image first; then the uniform fields
+ * ux, uy (h x w, overwritten) are Gaussian-filtered (reflect, truncate 3),
+ * scaled by alpha to float32 displacements and the image is sampled at
+ * (row + dy, column + dx) as scipy's map_coordinates(order=1, 'reflect'). */
+int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const float *offsets,
+                     double *ux, double *uy, double alpha, double sigma_y, double sigma_x,
+                     sa_error *err);
+
 #endif

@@ -15,6 +15,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  run [CONFIG.yaml] [--resume] [--set section.key=value]... [--quiet]\n"
             "                 run a configuration (default: the built-in configs/demo.yaml)\n"
+            "  corrupt --input DIR --output DIR [--corruptions LIST] [--severities 1-5] ...\n"
+            "                 write corrupted copies of an image folder (ImageNet-C layout);\n"
+            "                 'selfadapt corrupt --help' lists the options\n"
             "  methods        list the adaptation methods\n"
             "  corruptions    list the corruptions\n"
             "  version        print versions\n"
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return sa_cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "corrupt") == 0)
+        return sa_cli_corrupt(argc - 1, argv + 1);
     if (strcmp(cmd, "methods") == 0) {
         for (const char *const *n = sa_method_names(); *n; n++)
             printf("%-8s %s\n", *n, sa_method_summary(*n));

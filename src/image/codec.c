@@ -16,6 +16,8 @@ typedef struct jpeg_err {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
+    int warnings;                   /* corrupt-data warnings seen */
+    char warning[JMSG_LENGTH_MAX];  /* the first one */
 } jpeg_err;
 
 static void jpeg_on_error(j_common_ptr cinfo)
@@ -27,15 +29,21 @@ static void jpeg_on_error(j_common_ptr cinfo)
 
 static void jpeg_on_message(j_common_ptr cinfo, int level)
 {
-    (void)cinfo;
-    (void)level; /* warnings (e.g. corrupt-data recoveries) are not printed */
+    /* Warnings (e.g. corrupt-data recoveries) are never printed; they are
+     * counted so that strict decoding can refuse the image. */
+    if (level < 0) {
+        jpeg_err *e = (jpeg_err *)cinfo->err;
+        if (e->warnings++ == 0)
+            (*cinfo->err->format_message)(cinfo, e->warning);
+    }
 }
 
 static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired, const char *name,
-                       sa_error *err)
+                       int strict, sa_error *err)
 {
     struct jpeg_decompress_struct cinfo;
     jpeg_err jerr;
+    jerr.warnings = 0;
     sa_image *volatile im = NULL;
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = jpeg_on_error;
@@ -70,12 +78,32 @@ static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
+    if (strict && jerr.warnings > 0) {
+        sa_image_free(im);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: truncated or corrupt JPEG: %s", name,
+                            jerr.warning);
+    }
     *out = im;
     return 0;
 }
 
+sa_jpeg_options sa_jpeg_options_default(void)
+{
+    sa_jpeg_options o = {85, 1};
+    return o;
+}
+
 int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quality, sa_error *err)
 {
+    sa_jpeg_options o = sa_jpeg_options_default();
+    o.quality = quality;
+    return sa_image_encode_jpeg_opts(buf, size, im, &o, err);
+}
+
+int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
+                              const sa_jpeg_options *opt, sa_error *err)
+{
+    const int quality = opt->quality;
     if (im->c != 1 && im->c != 3)
         return sa_error_set(err, SA_EINVAL, "image", "JPEG needs 1 or 3 channels, not %d", im->c);
     if (quality < 1 || quality > 100)
@@ -101,7 +129,7 @@ int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quali
     cinfo.in_color_space = im->c == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
-    cinfo.optimize_coding = TRUE; /* Pillow's optimize=True */
+    cinfo.optimize_coding = opt->optimize ? TRUE : FALSE; /* Pillow's optimize= */
     cinfo.dct_method = JDCT_ISLOW;
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
@@ -180,13 +208,19 @@ int sa_image_encode_png(void **buf, size_t *size, const sa_image *im, sa_error *
 int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_channels,
                     const char *name, sa_error *err)
 {
+    return sa_image_decode_flags(out, buf, size, desired_channels, 0, name, err);
+}
+
+int sa_image_decode_flags(sa_image **out, const void *buf, size_t size, int desired_channels,
+                          int flags, const char *name, sa_error *err)
+{
     const unsigned char *p = buf;
     if (!name)
         name = "<memory>";
     if (desired_channels != 0 && desired_channels != 1 && desired_channels != 3)
         return sa_error_set(err, SA_EINVAL, "image", "desired channels must be 0, 1 or 3");
     if (size >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
-        return decode_jpeg(out, buf, size, desired_channels, name, err);
+        return decode_jpeg(out, buf, size, desired_channels, name, flags & SA_DECODE_STRICT, err);
     if (size >= 8 && !png_sig_cmp(p, 0, 8))
         return decode_png(out, buf, size, desired_channels, name, err);
     return sa_error_set(err, SA_EFORMAT, "image", "%s: not a JPEG or PNG file", name);
@@ -194,12 +228,18 @@ int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_ch
 
 int sa_image_decode_file(sa_image **out, const char *path, int desired_channels, sa_error *err)
 {
+    return sa_image_decode_file_flags(out, path, desired_channels, 0, err);
+}
+
+int sa_image_decode_file_flags(sa_image **out, const char *path, int desired_channels, int flags,
+                               sa_error *err)
+{
     char *buf;
     size_t size;
     int rc = sa_fs_read_all(path, &buf, &size, err);
     if (rc < 0)
         return rc;
-    rc = sa_image_decode(out, buf, size, desired_channels, path, err);
+    rc = sa_image_decode_flags(out, buf, size, desired_channels, flags, path, err);
     free(buf);
     return rc;
 }

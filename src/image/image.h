@@ -3,8 +3,9 @@
  *     sa_error err = {0};
  *     sa_image *im = NULL;
  *     if (sa_image_decode_file(&im, "cat.jpg", 3, &err) < 0) ...;   // caller frees
- *     sa_image *crop = NULL;
+ *     sa_image *small = NULL, *crop = NULL;
  *     sa_image_resize_shorter(&small, im, 256, &err);               // caller frees
+ *     sa_image_center_crop(&crop, small, 224, 224, &err);           // caller frees
  *     sa_image_free(im);
  *
  * Layout: interleaved H x W x C bytes, row-major, channel order R,G,B (C = 3)
@@ -55,9 +56,58 @@ int sa_image_pad(sa_image **out, const sa_image *in, int pad, sa_error *err);
 int sa_image_decode(sa_image **out, const void *buf, size_t size, int desired_channels,
                     const char *name, sa_error *err);
 int sa_image_decode_file(sa_image **out, const char *path, int desired_channels, sa_error *err);
-/* Encode to a malloc'ed buffer (*buf, caller frees). quality 1..100. */
+/* Decoding flags. SA_DECODE_STRICT: a JPEG whose data libjpeg had to patch
+ * up (truncated file, corrupt entropy data) is an error instead of an image
+ * with grey or garbled parts. (Truncated PNGs are always errors.) */
+#define SA_DECODE_STRICT 1
+int sa_image_decode_flags(sa_image **out, const void *buf, size_t size, int desired_channels,
+                          int flags, const char *name, sa_error *err);
+int sa_image_decode_file_flags(sa_image **out, const char *path, int desired_channels, int flags,
+                               sa_error *err);
+/* Encode to a malloc'ed buffer (*buf, caller frees). quality 1..100.
+ * sa_image_encode_jpeg writes what Pillow's save(quality=q, optimize=True)
+ * writes (the ImageNet-C files: q85): libjpeg defaults, baseline-clamped
+ * tables, 4:2:0 chroma, islow DCT, optimised Huffman tables. */
 int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quality, sa_error *err);
+
+/* JPEG encoder settings; sa_jpeg_options_default() gives quality 85 and
+ * optimised Huffman tables. Huffman optimisation changes only the file
+ * size, never the decoded pixels. */
+typedef struct sa_jpeg_options {
+    int quality;  /* 1..100, libjpeg jpeg_set_quality with baseline tables (85) */
+    int optimize; /* 1: optimised Huffman tables (Pillow optimize=True); 0: standard ones */
+} sa_jpeg_options;
+sa_jpeg_options sa_jpeg_options_default(void);
+int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
+                              const sa_jpeg_options *opt, sa_error *err);
 int sa_image_encode_png(void **buf, size_t *size, const sa_image *im, sa_error *err);
+
+/* ---- transforms (transform.c) ----------------------------------------- */
+/* Pillow's resampling filters (ImagingResample, 8-bit fixed point). */
+typedef enum sa_resample_filter {
+    SA_RESAMPLE_BOX = 0,      /* Image.BOX */
+    SA_RESAMPLE_BILINEAR = 1, /* Image.BILINEAR: triangle, support scaled when shrinking */
+} sa_resample_filter;
+
+/* Resize `in` to w x h exactly as Pillow 9's Image.resize((w, h), filter)
+ * does for 8-bit grey/RGB images (antialiased when downscaling). */
+int sa_image_resample(sa_image **out, const sa_image *in, int w, int h,
+                      sa_resample_filter filter, sa_error *err);
+/* Same into a caller-allocated image whose w x h is the target size and
+ * whose channel count equals in->c. */
+int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter filter,
+                           sa_error *err);
+/* torchvision Resize(size) with an int: the shorter side becomes `size`,
+ * the longer one int(size * long / short); PIL bilinear. */
+int sa_image_resize_shorter(sa_image **out, const sa_image *in, int size, sa_error *err);
+void sa_image_shorter_side_size(int w, int h, int size, int *ow, int *oh);
+/* torchvision CenterCrop((h, w)): top = int(round((H - h) / 2.0)) with round
+ * half to even, left likewise. Error if the crop does not fit. */
+int sa_image_center_crop(sa_image **out, const sa_image *in, int w, int h, sa_error *err);
+void sa_image_center_crop_offsets(int iw, int ih, int w, int h, int *left, int *top);
+/* The ImageNet evaluation geometry: resize shorter side to 256, center
+ * crop 224 x 224. */
+int sa_image_imagenet_geometry(sa_image **out, const sa_image *in, sa_error *err);
 
 /* ---- IDX files (MNIST / Fashion-MNIST), gzip or plain ------------------ */
 typedef struct sa_idx {
