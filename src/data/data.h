@@ -16,7 +16,9 @@
  * the first `limit` in file order), corrupts them on the fly with a
  * per-image generator derived from (seed, image index, corruption,
  * severity) - so a batch's bytes never depend on thread count - and packs
- * them as float N x C x H x W in [0, 1].
+ * them as float N x C x H x W, (x/255 - mean) / std. A background thread
+ * keeps `prefetch` batches ready while the caller computes; memory stays
+ * bounded by (prefetch + 2) batches whatever the data set size.
  * data/ never sees torch: batches are plain host memory.
  */
 #ifndef SA_DATA_H
@@ -36,11 +38,35 @@ typedef struct sa_source sa_source;
  * (t10k-*) or "train". Images come out as 32x32 RGB: 28x28 grey padded by
  * 2 black pixels and replicated to 3 channels. */
 int sa_source_open_fmnist(sa_source **out, const char *dir, const char *split, sa_error *err);
+
+/* An image-folder tree: `dir`/<class>/<image>, JPEG or PNG files
+ * (.jpg/.jpeg/.png, any case), classes and files in sorted order (as
+ * torchvision's ImageFolder). Only the file list is held in memory; images
+ * are decoded when read. */
+typedef struct sa_folder_options {
+    const char *name;            /* data set name for messages, e.g. "imagenet-r" */
+    const char *const *classes;  /* expected class folder names in label order, or NULL:
+                                    the sorted subdirectories are the classes (borrowed) */
+    int n_classes;
+    int resize;                  /* resize the shorter side to this (antialiased bilinear,
+                                    as PIL); 0: no resize. Default 256 */
+    int crop;                    /* centre crop to crop x crop; 0: none. Default 224 */
+    int keep_sized;              /* images already crop x crop are used as they are (the
+                                    ImageNet-C files); default 1 */
+} sa_folder_options;
+sa_folder_options sa_folder_options_default(void);
+/* Errors name the path: a missing or empty directory, a class directory
+ * without images, a class directory not in `classes`. */
+int sa_source_open_folder(sa_source **out, const char *dir, const sa_folder_options *o,
+                          sa_error *err);
+/* Path of image i of a folder source (NULL for other sources). */
+const char *sa_source_path(const sa_source *s, size_t i);
 void sa_source_free(sa_source *s);
 size_t sa_source_count(const sa_source *s);
 int sa_source_num_classes(const sa_source *s);
 const char *sa_source_name(const sa_source *s);
-/* Image i (caller frees *img) and its label. */
+/* Image i (caller frees *img) and its label. For a folder source a file
+ * that cannot be decoded gives SA_EFORMAT (or SA_EIO) naming its path. */
 int sa_source_get(const sa_source *s, size_t i, sa_image **img, int *label, sa_error *err);
 
 typedef struct sa_batch {
@@ -63,6 +89,12 @@ typedef struct sa_loader_options {
     sa_corrupt_params params;     /* parameter table, default SA_PARAMS_AUTO */
     sa_rng_kind rng;              /* SA_RNG_FAST (default) or SA_RNG_NUMPY */
     int threads;                  /* 0: OpenMP default */
+    float mean[3], std[3];        /* per-channel normalisation of x/255: (v - mean) / std;
+                                     default 0 and 1 (models that normalise themselves) */
+    int strict;                   /* 1: an unreadable image is an error; 0 (default): it is
+                                     skipped and counted */
+    int prefetch;                 /* batches prepared ahead by a background thread; 0: none.
+                                     Default 2 */
 } sa_loader_options;
 
 sa_loader_options sa_loader_options_default(void);
@@ -77,5 +109,7 @@ size_t sa_loader_batches(const sa_loader *ld); /* batches per pass */
 int sa_loader_next(sa_loader *ld, sa_batch *b, sa_error *err);
 /* Start a new pass over the same images in the same order. */
 void sa_loader_rewind(sa_loader *ld);
+/* Images skipped as unreadable so far (each pass counts again). */
+size_t sa_loader_skipped(const sa_loader *ld);
 
 #endif

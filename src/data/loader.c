@@ -1,4 +1,7 @@
-/* Batch loader: order, on-the-fly corruption, packing to NCHW floats. */
+/* Batch loader: order, decoding, on-the-fly corruption, packing to NCHW
+ * floats, and a background thread that prepares batches ahead. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,12 +11,31 @@
 
 #include "data.h"
 
+#define MAX_PREFETCH 8
+
+/* A batch being prepared or waiting to be handed out. */
+typedef struct ring_slot {
+    sa_batch b;
+    int rc;          /* 1 batch, 0 end of pass, < 0 error */
+    sa_error err;
+} ring_slot;
+
 struct sa_loader {
     const sa_source *src;
     sa_loader_options opt;
     size_t *order; /* source indices of this pass */
     size_t count;
-    size_t pos;
+    size_t pos;    /* next image to load (producer side) */
+    atomic_size_t skipped; /* written by the producer, read by the caller */
+    /* prefetching */
+    int depth;                 /* 0: synchronous */
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ring_slot ring[MAX_PREFETCH + 1];
+    int head, tail, filled;    /* ring of depth + 1 slots */
+    int stop;
 };
 
 sa_loader_options sa_loader_options_default(void)
@@ -25,66 +47,12 @@ sa_loader_options sa_loader_options_default(void)
     o.params = SA_PARAMS_AUTO;
     o.rng = SA_RNG_FAST;
     o.severity = 1;
+    for (int k = 0; k < 3; k++) {
+        o.mean[k] = 0.0f;
+        o.std[k] = 1.0f;
+    }
+    o.prefetch = 2;
     return o;
-}
-
-int sa_loader_new(sa_loader **out, const sa_source *src, const sa_loader_options *o, sa_error *err)
-{
-    if (o->batch_size == 0)
-        return sa_error_set(err, SA_EINVAL, "data", "batch size must be >= 1");
-    if (o->corrupt && (o->severity < SA_SEVERITY_MIN || o->severity > SA_SEVERITY_MAX))
-        return sa_error_set(err, SA_EINVAL, "data", "severity %d outside 1..5", o->severity);
-    size_t total = sa_source_count(src);
-    if (total == 0)
-        return sa_error_set(err, SA_EINVAL, "data", "source %s has no images", sa_source_name(src));
-    sa_loader *ld = calloc(1, sizeof *ld);
-    size_t *perm = malloc(total * sizeof *perm);
-    if (!ld || !perm) {
-        free(ld);
-        free(perm);
-        return sa_error_set(err, SA_ENOMEM, "data", "out of memory");
-    }
-    for (size_t i = 0; i < total; i++)
-        perm[i] = i;
-    if (o->shuffle) {
-        sa_rng r;
-        sa_rng_seed(&r, SA_RNG_FAST, sa_seed_derive(o->seed, sa_hash_str("shuffle"), 0, 0));
-        for (size_t i = total - 1; i > 0; i--) {
-            size_t j = (size_t)sa_rng_randint(&r, 0, (int64_t)i + 1);
-            size_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-    }
-    ld->src = src;
-    ld->opt = *o;
-    ld->order = perm;
-    ld->count = (o->limit && o->limit < total) ? o->limit : total;
-    *out = ld;
-    return 0;
-}
-
-void sa_loader_free(sa_loader *ld)
-{
-    if (!ld)
-        return;
-    free(ld->order);
-    free(ld);
-}
-
-size_t sa_loader_count(const sa_loader *ld)
-{
-    return ld->count;
-}
-
-size_t sa_loader_batches(const sa_loader *ld)
-{
-    return (ld->count + ld->opt.batch_size - 1) / ld->opt.batch_size;
-}
-
-void sa_loader_rewind(sa_loader *ld)
-{
-    ld->pos = 0;
 }
 
 void sa_batch_free(sa_batch *b)
@@ -97,7 +65,14 @@ void sa_batch_free(sa_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Load, corrupt and pack image `slot` of the batch. */
+static void batch_swap(sa_batch *a, sa_batch *b)
+{
+    sa_batch t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Load, corrupt and pack image `src_index` into `slot` of b. */
 static int load_one(const sa_loader *ld, sa_batch *b, int slot, size_t src_index, sa_error *err)
 {
     sa_image *im = NULL, *tmp = NULL;
@@ -125,78 +100,292 @@ static int load_one(const sa_loader *ld, sa_batch *b, int slot, size_t src_index
             return rc;
         }
     }
-    if ((im->w != b->w || im->h != b->h || im->c != b->c)) {
+    if (im->w != b->w || im->h != b->h || im->c != b->c) {
         sa_image_free(im);
         return sa_error_set(err, SA_EFORMAT, "data", "image %zu is %dx%dx%d, batch is %dx%dx%d",
                             src_index, im->w, im->h, im->c, b->w, b->h, b->c);
     }
     const size_t plane = (size_t)im->w * (size_t)im->h;
     float *dst = b->x + (size_t)slot * plane * (size_t)im->c;
-    for (int k = 0; k < im->c; k++)
+    for (int k = 0; k < im->c; k++) {
+        const float scale = 1.0f / (255.0f * ld->opt.std[k % 3]);
+        const float shift = ld->opt.mean[k % 3] / ld->opt.std[k % 3];
         for (size_t p = 0; p < plane; p++)
-            dst[(size_t)k * plane + p] = im->data[p * (size_t)im->c + (size_t)k] * (1.0f / 255.0f);
+            dst[(size_t)k * plane + p] = im->data[p * (size_t)im->c + (size_t)k] * scale - shift;
+    }
     b->labels[slot] = label;
     b->index[slot] = (int64_t)src_index;
     sa_image_free(im);
     return 0;
 }
 
-int sa_loader_next(sa_loader *ld, sa_batch *b, sa_error *err)
+/* Errors that mean "this image is unreadable", as opposed to a failure of
+ * the machine or of the configuration. */
+static int is_bad_image(int rc)
 {
-    if (ld->pos >= ld->count)
-        return 0;
-    size_t n = ld->count - ld->pos;
-    if (n > ld->opt.batch_size)
-        n = ld->opt.batch_size;
-    /* The first image fixes the batch shape and sizes the buffers. */
-    sa_image *probe = NULL;
-    int label;
-    int rc = sa_source_get(ld->src, ld->order[ld->pos], &probe, &label, err);
-    if (rc < 0)
-        return rc;
-    int w = probe->w, h = probe->h, c = probe->c;
-    sa_image_free(probe);
-    size_t per = (size_t)w * (size_t)h * (size_t)c;
-    if (b->cap < n || b->w != w || b->h != h || b->c != c) {
-        sa_batch_free(b);
-        b->x = malloc(n * per * sizeof *b->x);
-        b->labels = malloc(n * sizeof *b->labels);
-        b->index = malloc(n * sizeof *b->index);
-        if (!b->x || !b->labels || !b->index) {
-            sa_batch_free(b);
-            return sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu", n);
+    return rc == SA_EFORMAT || rc == SA_EIO;
+}
+
+/* Produce the next batch into b (producer side). Returns 1, 0 at the end of
+ * the pass, or an error. */
+static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
+{
+    for (;;) {
+        if (ld->pos >= ld->count)
+            return 0;
+        size_t n = ld->count - ld->pos;
+        if (n > ld->opt.batch_size)
+            n = ld->opt.batch_size;
+        /* The first readable image fixes the batch shape and sizes the buffers. */
+        int w = 0, h = 0, c = 0;
+        for (size_t k = 0; k < n && !w; k++) {
+            sa_image *probe = NULL;
+            int label;
+            sa_error pe = {0};
+            int rc = sa_source_get(ld->src, ld->order[ld->pos + k], &probe, &label, &pe);
+            if (rc == 0) {
+                w = probe->w;
+                h = probe->h;
+                c = probe->c;
+                sa_image_free(probe);
+            } else if (!is_bad_image(rc) || ld->opt.strict) {
+                if (err)
+                    *err = pe;
+                return rc;
+            }
         }
-        b->cap = n;
-    }
-    b->n = (int)n;
-    b->w = w;
-    b->h = h;
-    b->c = c;
-    long failed = -1; /* lowest failing slot, so the message is deterministic */
-    sa_error first_err = {0};
+        if (!w) { /* every image of this batch is unreadable */
+            atomic_fetch_add(&ld->skipped, n);
+            ld->pos += n;
+            continue;
+        }
+        size_t per = (size_t)w * (size_t)h * (size_t)c;
+        if (b->cap < n || b->w != w || b->h != h || b->c != c) {
+            sa_batch_free(b);
+            b->x = malloc(n * per * sizeof *b->x);
+            b->labels = malloc(n * sizeof *b->labels);
+            b->index = malloc(n * sizeof *b->index);
+            if (!b->x || !b->labels || !b->index) {
+                sa_batch_free(b);
+                return sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu", n);
+            }
+            b->cap = n;
+        }
+        b->w = w;
+        b->h = h;
+        b->c = c;
+        int ok[n > 0 ? n : 1];
+        long failed = -1; /* lowest failing slot, so the message is deterministic */
+        sa_error first_err = {0};
 #ifdef _OPENMP
-    int threads = ld->opt.threads > 0 ? ld->opt.threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+        int threads = ld->opt.threads > 0 ? ld->opt.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 2) num_threads(threads)
 #endif
-    for (long i = 0; i < (long)n; i++) {
-        sa_error e = {0};
-        if (load_one(ld, b, (int)i, ld->order[ld->pos + (size_t)i], &e) < 0) {
+        for (long i = 0; i < (long)n; i++) {
+            sa_error e = {0};
+            int rc = load_one(ld, b, (int)i, ld->order[ld->pos + (size_t)i], &e);
+            ok[i] = rc == 0;
+            if (rc < 0 && (!is_bad_image(rc) || ld->opt.strict)) {
 #ifdef _OPENMP
 #pragma omp critical(sa_loader_error)
 #endif
-            {
-                if (failed < 0 || i < failed) {
-                    failed = i;
-                    first_err = e;
+                {
+                    if (failed < 0 || i < failed) {
+                        failed = i;
+                        first_err = e;
+                    }
                 }
             }
         }
+        if (failed >= 0) {
+            if (err)
+                *err = first_err;
+            return first_err.code ? first_err.code : SA_EINVAL;
+        }
+        /* Close the gaps left by unreadable images. */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!ok[i]) {
+                atomic_fetch_add(&ld->skipped, 1);
+                continue;
+            }
+            if (m != i) {
+                memmove(b->x + m * per, b->x + i * per, per * sizeof *b->x);
+                b->labels[m] = b->labels[i];
+                b->index[m] = b->index[i];
+            }
+            m++;
+        }
+        ld->pos += n;
+        if (m == 0)
+            continue;
+        b->n = (int)m;
+        return 1;
     }
-    if (failed >= 0) {
-        if (err)
-            *err = first_err;
-        return first_err.code ? first_err.code : SA_EINVAL;
+}
+
+static void *producer(void *arg)
+{
+    sa_loader *ld = arg;
+    for (;;) {
+        pthread_mutex_lock(&ld->mu);
+        while (!ld->stop && ld->filled == ld->depth + 1)
+            pthread_cond_wait(&ld->cv, &ld->mu);
+        if (ld->stop) {
+            pthread_mutex_unlock(&ld->mu);
+            return NULL;
+        }
+        ring_slot *s = &ld->ring[ld->tail];
+        pthread_mutex_unlock(&ld->mu);
+        memset(&s->err, 0, sizeof s->err);
+        s->rc = produce(ld, &s->b, &s->err);
+        pthread_mutex_lock(&ld->mu);
+        ld->tail = (ld->tail + 1) % (ld->depth + 1);
+        ld->filled++;
+        int finished = s->rc <= 0;
+        pthread_cond_broadcast(&ld->cv);
+        pthread_mutex_unlock(&ld->mu);
+        if (finished)
+            return NULL;
     }
-    ld->pos += n;
-    return 1;
+}
+
+static void stop_thread(sa_loader *ld)
+{
+    if (!ld->running)
+        return;
+    pthread_mutex_lock(&ld->mu);
+    ld->stop = 1;
+    pthread_cond_broadcast(&ld->cv);
+    pthread_mutex_unlock(&ld->mu);
+    pthread_join(ld->thread, NULL);
+    ld->running = 0;
+}
+
+static int start_thread(sa_loader *ld, sa_error *err)
+{
+    ld->head = ld->tail = ld->filled = 0;
+    ld->stop = 0;
+    if (pthread_create(&ld->thread, NULL, producer, ld) != 0)
+        return sa_error_set(err, SA_ENOMEM, "data", "cannot start the loader thread");
+    ld->running = 1;
+    return 0;
+}
+
+int sa_loader_new(sa_loader **out, const sa_source *src, const sa_loader_options *o, sa_error *err)
+{
+    if (o->batch_size == 0)
+        return sa_error_set(err, SA_EINVAL, "data", "batch size must be >= 1");
+    if (o->corrupt && (o->severity < SA_SEVERITY_MIN || o->severity > SA_SEVERITY_MAX))
+        return sa_error_set(err, SA_EINVAL, "data", "severity %d outside 1..5", o->severity);
+    for (int k = 0; k < 3; k++)
+        if (!(o->std[k] > 0.0f))
+            return sa_error_set(err, SA_EINVAL, "data", "normalisation std[%d] must be > 0", k);
+    size_t total = sa_source_count(src);
+    if (total == 0)
+        return sa_error_set(err, SA_EINVAL, "data", "source %s has no images", sa_source_name(src));
+    sa_loader *ld = calloc(1, sizeof *ld);
+    size_t *perm = malloc(total * sizeof *perm);
+    if (!ld || !perm) {
+        free(ld);
+        free(perm);
+        return sa_error_set(err, SA_ENOMEM, "data", "out of memory");
+    }
+    for (size_t i = 0; i < total; i++)
+        perm[i] = i;
+    if (o->shuffle) {
+        sa_rng r;
+        sa_rng_seed(&r, SA_RNG_FAST, sa_seed_derive(o->seed, sa_hash_str("shuffle"), 0, 0));
+        for (size_t i = total - 1; i > 0; i--) {
+            size_t j = (size_t)sa_rng_randint(&r, 0, (int64_t)i + 1);
+            size_t t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+    }
+    ld->src = src;
+    ld->opt = *o;
+    ld->order = perm;
+    ld->count = (o->limit && o->limit < total) ? o->limit : total;
+    ld->depth = o->prefetch < 0 ? 0 : (o->prefetch > MAX_PREFETCH ? MAX_PREFETCH : o->prefetch);
+    if (ld->depth > 0) {
+        pthread_mutex_init(&ld->mu, NULL);
+        pthread_cond_init(&ld->cv, NULL);
+        int rc = start_thread(ld, err);
+        if (rc < 0) {
+            pthread_mutex_destroy(&ld->mu);
+            pthread_cond_destroy(&ld->cv);
+            free(perm);
+            free(ld);
+            return rc;
+        }
+    }
+    *out = ld;
+    return 0;
+}
+
+void sa_loader_free(sa_loader *ld)
+{
+    if (!ld)
+        return;
+    if (ld->depth > 0) {
+        stop_thread(ld);
+        pthread_mutex_destroy(&ld->mu);
+        pthread_cond_destroy(&ld->cv);
+        for (int i = 0; i <= ld->depth; i++)
+            sa_batch_free(&ld->ring[i].b);
+    }
+    free(ld->order);
+    free(ld);
+}
+
+size_t sa_loader_count(const sa_loader *ld)
+{
+    return ld->count;
+}
+
+size_t sa_loader_batches(const sa_loader *ld)
+{
+    return (ld->count + ld->opt.batch_size - 1) / ld->opt.batch_size;
+}
+
+size_t sa_loader_skipped(const sa_loader *ld)
+{
+    return atomic_load(&ld->skipped);
+}
+
+void sa_loader_rewind(sa_loader *ld)
+{
+    if (ld->depth > 0) {
+        stop_thread(ld);
+        ld->pos = 0;
+        start_thread(ld, NULL); /* a failure shows as an error on the next call */
+    } else {
+        ld->pos = 0;
+    }
+}
+
+int sa_loader_next(sa_loader *ld, sa_batch *b, sa_error *err)
+{
+    if (ld->depth == 0)
+        return produce(ld, b, err);
+    if (!ld->running && ld->filled == 0)
+        return sa_error_set(err, SA_ENOMEM, "data", "the loader thread is not running");
+    pthread_mutex_lock(&ld->mu);
+    while (ld->filled == 0)
+        pthread_cond_wait(&ld->cv, &ld->mu);
+    ring_slot *s = &ld->ring[ld->head];
+    int rc = s->rc;
+    if (rc > 0) {
+        /* Hand the prepared buffers to the caller; the caller's previous
+         * buffers go back into the ring for reuse. */
+        batch_swap(&s->b, b);
+        ld->head = (ld->head + 1) % (ld->depth + 1);
+        ld->filled--;
+        pthread_cond_broadcast(&ld->cv);
+    } else if (rc < 0 && err) {
+        *err = s->err; /* the slot stays: every later call reports the same */
+    }
+    pthread_mutex_unlock(&ld->mu);
+    return rc;
 }

@@ -6,12 +6,7 @@
 #include "data.h"
 #include "fs.h"
 
-struct sa_source {
-    char name[64];
-    sa_idx *images;
-    sa_idx *labels;
-    int num_classes;
-};
+#include "source_internal.h"
 
 /* Try "<dir>/<stem>.gz", then "<dir>/<stem>". */
 static int open_idx(sa_idx **out, const char *dir, const char *stem, sa_error *err)
@@ -45,6 +40,7 @@ int sa_source_open_fmnist(sa_source **out, const char *dir, const char *split, s
     sa_source *s = calloc(1, sizeof *s);
     if (!s)
         return sa_error_set(err, SA_ENOMEM, "data", "out of memory");
+    s->kind = SA__SOURCE_IDX;
     char stem[64];
     snprintf(stem, sizeof stem, "%s-images-idx3-ubyte", prefix);
     int rc = open_idx(&s->images, dir, stem, err);
@@ -81,12 +77,13 @@ void sa_source_free(sa_source *s)
         return;
     sa_idx_free(s->images);
     sa_idx_free(s->labels);
+    sa__folder_free(s);
     free(s);
 }
 
 size_t sa_source_count(const sa_source *s)
 {
-    return s->images->count;
+    return s->kind == SA__SOURCE_IDX ? s->images->count : s->n_files;
 }
 
 int sa_source_num_classes(const sa_source *s)
@@ -101,6 +98,8 @@ const char *sa_source_name(const sa_source *s)
 
 int sa_source_get(const sa_source *s, size_t i, sa_image **img, int *label, sa_error *err)
 {
+    if (s->kind == SA__SOURCE_FOLDER)
+        return sa__folder_get(s, i, img, label, err);
     if (i >= s->images->count)
         return sa_error_set(err, SA_EINVAL, "data", "image %zu out of range (%zu images)", i,
                             s->images->count);
