@@ -111,6 +111,7 @@ static void test_loader_deterministic_across_threads(void **state)
     float *x1, *x2;
     int64_t *i1, *i2;
     size_t n1, n2;
+    o.prefetch = 0;
     o.threads = 1;
     load_all(s, &o, &x1, &i1, &n1);
     o.threads = 4;
@@ -176,6 +177,167 @@ static void test_loader_clean_matches_source(void **state)
     sa_source_free(s);
 }
 
+#include "fs.h"
+
+static void write_jpeg(const char *path, int w, int h, uint8_t base)
+{
+    sa_image *im = NULL;
+    sa_error e = {0};
+    assert_int_equal(sa_image_new(&im, w, h, 3, &e), 0);
+    for (size_t i = 0; i < sa_image_size(im); i++)
+        im->data[i] = (uint8_t)(base + (i % 7));
+    void *buf = NULL;
+    size_t n = 0;
+    assert_int_equal(sa_image_encode_jpeg(&buf, &n, im, 95, &e), 0);
+    sa_test_write(path, buf, n);
+    free(buf);
+    sa_image_free(im);
+}
+
+/* tmp/<cls>/<k>.JPEG images of the given sizes */
+static void make_tree(const char *root, const char *const *classes, int n_classes, int bad)
+{
+    char path[1024];
+    sa_error e = {0};
+    for (int c = 0; c < n_classes; c++) {
+        snprintf(path, sizeof path, "%s/%s", root, classes[c]);
+        assert_int_equal(sa_fs_mkdirs(path, &e), 0);
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/%s/img%d.JPEG", root, classes[c], k);
+            write_jpeg(path, k == 0 ? 224 : 300 + 10 * k, k == 0 ? 224 : 260, (uint8_t)(40 * c + k));
+        }
+        snprintf(path, sizeof path, "%s/%s/notes.txt", root, classes[c]); /* ignored */
+        sa_test_write(path, "x", 1);
+    }
+    if (bad) {
+        snprintf(path, sizeof path, "%s/%s/broken.jpg", root, classes[0]);
+        sa_test_write(path, "\xff\xd8\xff garbage", 14);
+    }
+}
+
+static void test_folder_source(void **state)
+{
+    (void)state;
+    char root[256];
+    assert_int_equal(sa_test_mkdtemp(root, sizeof root), 0);
+    const char *classes[] = {"n01440764", "n01443537"};
+    make_tree(root, classes, 2, 1);
+    sa_source *s = NULL;
+    sa_error e = {0};
+    sa_folder_options fo = sa_folder_options_default();
+    fo.name = "tiny";
+    assert_int_equal(sa_source_open_folder(&s, root, &fo, &e), 0);
+    assert_int_equal(sa_source_count(s), 7); /* 6 images + the broken file */
+    assert_int_equal(sa_source_num_classes(s), 2);
+    assert_non_null(strstr(sa_source_path(s, 0), "n01440764/broken.jpg"));
+    sa_image *im = NULL;
+    int label = -1;
+    assert_int_equal(sa_source_get(s, 1, &im, &label, &e), 0);
+    assert_int_equal(label, 0);
+    assert_int_equal(im->w, 224);
+    assert_int_equal(im->h, 224);
+    sa_image_free(im);
+    assert_int_equal(sa_source_get(s, 6, &im, &label, &e), 0); /* 320x260 -> 256 -> 224 */
+    assert_int_equal(label, 1);
+    assert_int_equal(im->w, 224);
+    sa_image_free(im);
+    assert_true(sa_source_get(s, 0, &im, &label, &e) < 0);
+    assert_err_contains(e, "broken.jpg");
+
+    /* The loader skips and counts the unreadable file, or fails with strict. */
+    sa_loader_options o = sa_loader_options_default();
+    o.shuffle = 0;
+    o.batch_size = 4;
+    o.mean[0] = o.mean[1] = o.mean[2] = 0.5f;
+    o.std[0] = o.std[1] = o.std[2] = 0.25f;
+    sa_loader *ld = NULL;
+    assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+    sa_batch b = {0};
+    int total = 0, rc;
+    while ((rc = sa_loader_next(ld, &b, &e)) > 0) {
+        total += b.n;
+        for (size_t i = 0; i < (size_t)b.n * 3 * 224 * 224; i++)
+            assert_true(b.x[i] >= -2.0f && b.x[i] <= 2.0f);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(total, 6);
+    assert_int_equal(sa_loader_skipped(ld), 1);
+    sa_loader_free(ld);
+    o.strict = 1;
+    assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+    assert_true(sa_loader_next(ld, &b, &e) < 0);
+    assert_err_contains(e, "broken.jpg");
+    sa_loader_free(ld);
+    sa_batch_free(&b);
+    sa_source_free(s);
+
+    /* A class list: a directory outside it is an error naming it. */
+    const char *only[] = {"n01440764"};
+    fo.classes = only;
+    fo.n_classes = 1;
+    assert_true(sa_source_open_folder(&s, root, &fo, &e) < 0);
+    assert_err_contains(e, "n01443537");
+    /* An empty class directory. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/n09999999", root);
+    assert_int_equal(sa_fs_mkdirs(path, &e), 0);
+    fo.classes = NULL;
+    assert_true(sa_source_open_folder(&s, root, &fo, &e) < 0);
+    assert_err_contains(e, "n09999999");
+    assert_true(sa_source_open_folder(&s, "/nonexistent/imagenet-r", &fo, &e) < 0);
+    assert_err_contains(e, "/nonexistent/imagenet-r");
+    sa_test_rmtree(root);
+}
+
+/* Prefetching gives the same batches as loading in the caller's thread,
+ * across rewinds. */
+static void test_prefetch_same_batches(void **state)
+{
+    (void)state;
+    NEED_DATA();
+    sa_source *s = NULL;
+    sa_error e = {0};
+    assert_int_equal(sa_source_open_fmnist(&s, dir, "test", &e), 0);
+    sa_loader_options o = sa_loader_options_default();
+    o.limit = 200;
+    o.batch_size = 32;
+    o.corrupt = 1;
+    o.corruption = SA_CORRUPT_GAUSSIAN_NOISE;
+    o.severity = 2;
+    float *x0;
+    int64_t *i0;
+    size_t n0;
+    o.prefetch = 0;
+    load_all(s, &o, &x0, &i0, &n0);
+    o.prefetch = 3;
+    sa_loader *ld = NULL;
+    assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        sa_batch b = {0};
+        size_t k = 0;
+        int rc;
+        while ((rc = sa_loader_next(ld, &b, &e)) > 0) {
+            assert_memory_equal(b.x, x0 + k * 3072, (size_t)b.n * 3072 * sizeof(float));
+            k += (size_t)b.n;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(k, n0);
+        assert_int_equal(sa_loader_next(ld, &b, &e), 0); /* stays at the end */
+        sa_batch_free(&b);
+        sa_loader_rewind(ld);
+    }
+    sa_loader_free(ld);
+    /* Freeing a loader in the middle of a pass stops its thread. */
+    assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+    sa_batch b = {0};
+    assert_int_equal(sa_loader_next(ld, &b, &e), 1);
+    sa_loader_free(ld);
+    sa_batch_free(&b);
+    free(x0);
+    free(i0);
+    sa_source_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +345,8 @@ int main(void)
         cmocka_unit_test(test_source_errors),
         cmocka_unit_test(test_loader_deterministic_across_threads),
         cmocka_unit_test(test_loader_clean_matches_source),
+        cmocka_unit_test(test_folder_source),
+        cmocka_unit_test(test_prefetch_same_batches),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
