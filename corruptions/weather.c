@@ -341,7 +341,11 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
                 snowl[(size_t)y * W + x] = r / 255.0;
             }
     }
-    /* Whitening in float32, then the layer and its 180-degree rotation. */
+    /* Whitening in float32, then the layer and its 180-degree rotation.
+     * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
+     * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
+     * whose operation order differs (so rows are split at simd_w). */
+    const int simd_w = W / 8 * 8;
     const float blend = (float)p->blend, rest = (float)(1 - p->blend);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
@@ -353,7 +357,8 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
             if (C == 3) {
                 for (int k = 0; k < 3; k++)
                     xv[k] = (float)in->data[3 * q + k] / 255.f;
-                g = xv[0] * 0.299f + xv[1] * 0.587f + xv[2] * 0.114f;
+                g = x < simd_w ? fmaf(xv[2], 0.114f, fmaf(xv[1], 0.587f, xv[0] * 0.299f))
+                               : fmaf(xv[2], 0.114f, fmaf(xv[0], 0.299f, xv[1] * 0.587f));
             } else {
                 xv[0] = (float)in->data[q] / 255.f;
                 g = xv[0];
@@ -496,19 +501,36 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
             }
         }
     }
-    /* Vertical pass: (sum + 2^21) >> 22, saturated. */
+    /* Vertical pass. OpenCV (x86-64 baseline SSE) runs the first
+     * floor(3 nw / 8) * 8 values of each full output row through a float
+     * path: sum of S_q * (beta_q / 2^22) in float32, innermost term last
+     * row first, rounded to nearest even; the rest in fixed point:
+     * (sum + 2^21) >> 22. Both are saturated to 8 bits. */
+    const int simd_end = nw * 3 / 8 * 8;
+    const float fscale = 1.f / (2048 * 2048);
     for (int i = 0; i < H; i++) {
         const int16_t *c = yc + 4 * i;
         const int32_t *rows[4];
+        float fb[4];
         for (int q = 0; q < 4; q++) {
             int sy = ys[i] - 1 + q;
             sy = sy < 0 ? 0 : (sy > t->h - 1 ? t->h - 1 : sy);
             rows[q] = hbuf + (size_t)(sy - cy0) * W * 3;
+            fb[q] = (float)c[q] * fscale;
         }
         for (int j = 0; j < W * 3; j++) {
-            int64_t v = (int64_t)rows[0][j] * c[0] + (int64_t)rows[1][j] * c[1] +
-                        (int64_t)rows[2][j] * c[2] + (int64_t)rows[3][j] * c[3];
-            int64_t r = (v + (1 << 21)) >> 22;
+            int64_t r;
+            if (x0 * 3 + j < simd_end) {
+                float v = (float)rows[3][j] * fb[3];
+                v = (float)rows[2][j] * fb[2] + v;
+                v = (float)rows[1][j] * fb[1] + v;
+                v = (float)rows[0][j] * fb[0] + v;
+                r = (int64_t)lrintf(v);
+            } else {
+                int64_t v = (int64_t)rows[0][j] * c[0] + (int64_t)rows[1][j] * c[1] +
+                            (int64_t)rows[2][j] * c[2] + (int64_t)rows[3][j] * c[3];
+                r = (v + (1 << 21)) >> 22;
+            }
             dst[(size_t)i * W * 3 + j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
         }
     }
