@@ -165,53 +165,76 @@ static int round_half_even(double v)
     return (int)r;
 }
 
+/* One axis of scipy's corner-aligned order-1 zoom from ch to m samples:
+ * source index, weights (w1 = 1 - w0, as scipy) and validity (a coordinate
+ * that rounding pushes past ch - 1 takes scipy's constant 0). */
+static void zoom_axis(int *i0, int *i1, double *w0, double *w1, unsigned char *ok, int ch, int m)
+{
+    const double zoom = m > 1 ? (double)(ch - 1) / (double)(m - 1) : 1.0;
+    for (int o = 0; o < m; o++) {
+        double cc = (double)o * zoom;
+        if (cc > (double)(ch - 1)) {
+            ok[o] = 0;
+            i0[o] = i1[o] = 0;
+            w0[o] = w1[o] = 0.0;
+            continue;
+        }
+        ok[o] = 1;
+        double fl = floor(cc);
+        int s0 = (int)fl, s1 = s0 + 1;
+        if (s1 >= ch)
+            s1 = ch > 1 ? 2 * ch - 2 - s1 : 0; /* weight 0 there */
+        w0[o] = 1.0 - (cc - fl);
+        w1[o] = 1.0 - w0[o];
+        i0[o] = s0;
+        i1[o] = s1;
+    }
+}
+
 /* imagecorruptions' clipped_zoom of an h x w layer: centred crop of
  * ceil(n / z) per axis, corner-aligned bilinear resize to round(ch * z)
- * per axis. The whole zoomed array (zh x zw) is returned in *out. */
+ * per axis (scipy's order-1 zoom and summation order). The whole zoomed
+ * array (zh x zw) is returned in *out; the caller frees it. */
 static int zoom_any(double **out, int *zh, int *zw, const double *in, int h, int w, double z,
                     sa_error *err)
 {
     const int chh = (int)ceil(h / z), chw = (int)ceil(w / z);
     const int top = (h - chh) / 2, left = (w - chw) / 2;
     const int mh = round_half_even(chh * z), mw = round_half_even(chw * z);
+    const int mx = mh > mw ? mh : mw;
     double *o = malloc(sizeof(double) * (size_t)mh * mw);
-    int *xi = malloc(sizeof(int) * (size_t)mw);
-    double *xf = malloc(sizeof(double) * (size_t)mw);
-    if (!o || !xi || !xf) {
+    int *ix = malloc(sizeof(int) * 4 * (size_t)mx);
+    double *wx = malloc(sizeof(double) * 4 * (size_t)mx);
+    unsigned char *ok = malloc(2 * (size_t)mx);
+    if (!o || !ix || !wx || !ok) {
         free(o);
-        free(xi);
-        free(xf);
+        free(ix);
+        free(wx);
+        free(ok);
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow zoom)");
     }
-    const double sx = mw > 1 ? (double)(chw - 1) / (mw - 1) : 0.0;
-    const double sy = mh > 1 ? (double)(chh - 1) / (mh - 1) : 0.0;
-    for (int j = 0; j < mw; j++) {
-        double c = j * sx;
-        int i0 = (int)floor(c);
-        if (i0 > chw - 2)
-            i0 = chw - 2 < 0 ? 0 : chw - 2;
-        xi[j] = i0;
-        xf[j] = c - i0;
-    }
+    int *r0 = ix, *r1 = ix + mx, *c0 = ix + 2 * mx, *c1 = ix + 3 * mx;
+    double *wr0 = wx, *wr1 = wx + mx, *wc0 = wx + 2 * mx, *wc1 = wx + 3 * mx;
+    unsigned char *okr = ok, *okc = ok + mx;
+    zoom_axis(r0, r1, wr0, wr1, okr, chh, mh);
+    zoom_axis(c0, c1, wc0, wc1, okc, chw, mw);
     for (int i = 0; i < mh; i++) {
-        double c = i * sy;
-        int r0 = (int)floor(c);
-        if (r0 > chh - 2)
-            r0 = chh - 2 < 0 ? 0 : chh - 2;
-        double fy = c - r0;
-        int r1 = r0 + 1 < chh ? r0 + 1 : r0;
-        const double *a = in + (size_t)(top + r0) * w + left;
-        const double *b = in + (size_t)(top + r1) * w + left;
+        const double *a = in + (size_t)(top + r0[i]) * w + left;
+        const double *b = in + (size_t)(top + r1[i]) * w + left;
         for (int j = 0; j < mw; j++) {
-            int c0 = xi[j], c1 = c0 + 1 < chw ? c0 + 1 : c0;
-            double fx = xf[j];
-            double top_v = a[c0] * (1.0 - fx) + a[c1] * fx;
-            double bot_v = b[c0] * (1.0 - fx) + b[c1] * fx;
-            o[(size_t)i * mw + j] = top_v * (1.0 - fy) + bot_v * fy;
+            double t = 0.0;
+            if (okr[i] && okc[j]) {
+                t = t + (a[c0[j]] * wr0[i]) * wc0[j];
+                t = t + (a[c1[j]] * wr0[i]) * wc1[j];
+                t = t + (b[c0[j]] * wr1[i]) * wc0[j];
+                t = t + (b[c1[j]] * wr1[i]) * wc1[j];
+            }
+            o[(size_t)i * mw + j] = t;
         }
     }
-    free(xi);
-    free(xf);
+    free(ix);
+    free(wx);
+    free(ok);
     *out = o;
     *zh = mh;
     *zw = mw;
