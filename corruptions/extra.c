@@ -244,8 +244,9 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
     unsigned *tmp = malloc(sizeof(unsigned) * (size_t)(h + 4) * (w + 4));
     float *dist = malloc(sizeof(float) * n);
     uint8_t *a = malloc(n), *b = malloc(n);
+    int *xl = malloc(sizeof(int) * 2 * (size_t)w), *xr = xl ? xl + w : NULL;
     int rc = 0;
-    if (!scratch || !tmp || !dist || !a || !b) {
+    if (!scratch || !tmp || !dist || !a || !b || !xl) {
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
         goto done;
     }
@@ -256,48 +257,57 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
     for (size_t i = 0; i < n; i++)
         if (dist[i] > 20.f)
             dist[i] = 20.f;
-    /* 3x3 box mean, reflect-101, sums in double; then truncated to uint8. */
-    for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+        xl[x] = r101(x - 1, w);
+        xr[x] = r101(x + 1, w);
+    }
+    /* 3x3 box mean, reflect-101, sums in double (exact: multiples of
+     * 2^-16 up to 20); then truncated to uint8. */
+    for (int y = 0; y < h; y++) {
+        const float *r0 = dist + (size_t)r101(y - 1, h) * w, *r1 = dist + (size_t)y * w,
+                    *r2 = dist + (size_t)r101(y + 1, h) * w;
+        uint8_t *o = a + (size_t)y * w;
         for (int x = 0; x < w; x++) {
-            double s = 0.0;
-            for (int dyy = -1; dyy <= 1; dyy++) {
-                const float *r = dist + (size_t)r101(y + dyy, h) * w;
-                double rs = (double)r[r101(x - 1, w)] + (double)r[x] + (double)r[r101(x + 1, w)];
-                s += rs;
-            }
+            const int l = xl[x], r = xr[x];
+            double s = ((double)r0[l] + r0[x] + r0[r]) + ((double)r1[l] + r1[x] + r1[r]) +
+                       ((double)r2[l] + r2[x] + r2[r]);
             float v = (float)(s * (1.0 / 9.0));
-            a[(size_t)y * w + x] = (uint8_t)(int)v;
+            o[x] = (uint8_t)(int)v;
         }
+    }
     equalize_hist(a, n);
     /* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
-    static const int ker[3][3] = {{-2, -1, 0}, {-1, 1, 1}, {0, 1, 2}};
-    for (int y = 0; y < h; y++)
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r0 = a + (size_t)r101(y - 1, h) * w, *r1 = a + (size_t)y * w,
+                      *r2 = a + (size_t)r101(y + 1, h) * w;
+        uint8_t *o = b + (size_t)y * w;
         for (int x = 0; x < w; x++) {
-            int s = 0;
-            for (int i = 0; i < 3; i++) {
-                const uint8_t *r = a + (size_t)r101(y + i - 1, h) * w;
-                for (int j = 0; j < 3; j++)
-                    s += ker[i][j] * r[r101(x + j - 1, w)];
-            }
-            b[(size_t)y * w + x] = (uint8_t)clampi(s, 0, 255);
+            const int l = xl[x], r = xr[x];
+            int v = -2 * r0[l] - r0[x] - r1[l] + r1[x] + r1[r] + r2[x] + 2 * r2[r];
+            o[x] = (uint8_t)clampi(v, 0, 255);
         }
-    /* 3x3 box mean of uint8, rounded, times L8. */
-    for (int y = 0; y < h; y++)
+    }
+    /* 3x3 box mean of uint8, rounded as OpenCV's fixed-point division by 9
+     * ((s + 4) * 932068 >> 23), times L8. */
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r0 = b + (size_t)r101(y - 1, h) * w, *r1 = b + (size_t)y * w,
+                      *r2 = b + (size_t)r101(y + 1, h) * w;
+        const uint8_t *lr = l8 + (size_t)y * w;
+        float *o = m + (size_t)y * w;
         for (int x = 0; x < w; x++) {
-            int s = 0;
-            for (int i = -1; i <= 1; i++) {
-                const uint8_t *r = b + (size_t)r101(y + i, h) * w;
-                s += r[r101(x - 1, w)] + r[x] + r[r101(x + 1, w)];
-            }
+            const int l = xl[x], r = xr[x];
+            int s = r0[l] + r0[x] + r0[r] + r1[l] + r1[x] + r1[r] + r2[l] + r2[x] + r2[r];
             int v = (int)(((int64_t)(s + 4) * 932068) >> 23);
-            m[(size_t)y * w + x] = (float)l8[(size_t)y * w + x] * (float)v;
+            o[x] = (float)lr[x] * (float)v;
         }
+    }
 done:
     free(scratch);
     free(tmp);
     free(dist);
     free(a);
     free(b);
+    free(xl);
     return rc;
 }
 
