@@ -95,14 +95,17 @@ static void hsv_edit(sa_image *out, const sa_image *in, int mode, double a, doub
     const int ch = in->c;
     const uint8_t *src = in->data;
     uint8_t *dst = out->data;
+    double unit[256]; /* i / 255, exactly as the per-element division */
+    for (int i = 0; i < 256; i++)
+        unit[i] = i / 255.0;
     for (size_t p = 0; p < pixels; p++) {
         double r, g, bl;
         if (ch == 3) {
-            r = src[3 * p] / 255.0;
-            g = src[3 * p + 1] / 255.0;
-            bl = src[3 * p + 2] / 255.0;
+            r = unit[src[3 * p]];
+            g = unit[src[3 * p + 1]];
+            bl = unit[src[3 * p + 2]];
         } else {
-            r = g = bl = src[p] / 255.0;
+            r = g = bl = unit[src[p]];
         }
         double h, s, v;
         rgb_to_hsv(r, g, bl, &h, &s, &v);

@@ -29,8 +29,11 @@ int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table
     (void)err;
     const double c = speckle_c[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t n = sa_image_size(in);
+    double unit[256]; /* i / 255, exactly as the per-element division */
+    for (int i = 0; i < 256; i++)
+        unit[i] = i / 255.0;
     for (size_t i = 0; i < n; i++) {
-        double x = in->data[i] / 255.0;
+        double x = unit[in->data[i]];
         double g = sa_rng_normal(rng, 0.0, c);
         out->data[i] = sa__to_u8(x + x * g);
     }

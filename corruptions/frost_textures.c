@@ -51,19 +51,25 @@ static inline uint32_t hash3(int32_t x, int32_t y, uint32_t s)
     return h;
 }
 
-/* Value noise in [-1, 1] with smoothstep interpolation. */
-static inline float vnoise(float x, float y, uint32_t s)
+/* Value noise in [-1, 1] with smoothstep interpolation; lattice values
+ * from the texture's permutation table (period 1024 cells, far beyond the
+ * texture at every octave). */
+static inline float vnoise(const sa__frost_builtin *t, float x, float y, uint32_t s)
 {
-    float fx = floorf(x), fy = floorf(y);
-    int32_t ix = (int32_t)fx, iy = (int32_t)fy;
+    int32_t jx = (int32_t)x, jy = (int32_t)y; /* floor without a libm call */
+    jx -= x < (float)jx;
+    jy -= y < (float)jy;
+    float fx = (float)jx, fy = (float)jy;
+    int32_t ix = jx + (int32_t)(s & 1023u), iy = jy + (int32_t)(s >> 22);
     float tx = x - fx, ty = y - fy;
     tx = tx * tx * (3.0f - 2.0f * tx);
     ty = ty * ty * (3.0f - 2.0f * ty);
-    const float k = 1.0f / 2147483648.0f;
-    float a = (float)(int32_t)hash3(ix, iy, s) * k;
-    float b = (float)(int32_t)hash3(ix + 1, iy, s) * k;
-    float c = (float)(int32_t)hash3(ix, iy + 1, s) * k;
-    float d = (float)(int32_t)hash3(ix + 1, iy + 1, s) * k;
+    const uint16_t *p = t->perm;
+    unsigned r0 = p[(unsigned)ix & 1023u], r1 = p[(unsigned)(ix + 1) & 1023u];
+    float a = t->val[p[(r0 + (unsigned)iy) & 1023u]];
+    float b = t->val[p[(r1 + (unsigned)iy) & 1023u]];
+    float c = t->val[p[(r0 + (unsigned)iy + 1u) & 1023u]];
+    float d = t->val[p[(r1 + (unsigned)iy + 1u) & 1023u]];
     float top = a + (b - a) * tx;
     float bot = c + (d - c) * tx;
     return top + (bot - top) * ty;
@@ -92,19 +98,20 @@ static void octaves(const frost_style *st, octave *o)
     }
 }
 
-static inline float raw_field(const octave *o, uint32_t seed, float x, float y)
+static inline float raw_field(const sa__frost_builtin *t, const octave *o, uint32_t seed, float x,
+                              float y)
 {
     float v = 0.0f;
     for (int k = 0; k < N_OCT; k++) {
         float u = (o[k].ca * x + o[k].sa * y) * o[k].fu;
         float w = (-o[k].sa * x + o[k].ca * y) * o[k].fv;
-        float n = vnoise(u, w, o[k].seed);
+        float n = vnoise(t, u, w, o[k].seed);
         float r = 1.0f - fabsf(n);
         r *= r;
         v += o[k].weight * (0.6f * n + 0.9f * r * r);
     }
     /* Low-frequency cloudiness. */
-    v += 0.5f * vnoise(x * (1.0f / 90.0f), y * (1.0f / 90.0f), seed ^ 0x5bd1e995u);
+    v += 0.5f * vnoise(t, x * (1.0f / 90.0f), y * (1.0f / 90.0f), seed ^ 0x5bd1e995u);
     return v;
 }
 
@@ -119,13 +126,27 @@ void sa__frost_builtin_init(sa__frost_builtin *t, int i)
     const frost_style *st = &styles[i];
     octave o[N_OCT];
     octaves(st, o);
+    /* Permutation and lattice values (Fisher-Yates on a hash stream). */
+    uint32_t h = st->seed;
+    for (int k = 0; k < 1024; k++) {
+        t->perm[k] = (uint16_t)k;
+        h = hash3(k, 3, h);
+        t->val[k] = (float)(int32_t)h * (1.0f / 2147483648.0f);
+    }
+    for (int k = 1023; k > 0; k--) {
+        h = hash3(k, 5, h);
+        int j = (int)(h % (uint32_t)(k + 1));
+        uint16_t tmp = t->perm[k];
+        t->perm[k] = t->perm[j];
+        t->perm[j] = tmp;
+    }
     /* Standardise on a fixed 64 x 64 grid covering the texture. */
     double s = 0.0, q = 0.0;
     const int g = 64;
     for (int gy = 0; gy < g; gy++)
         for (int gx = 0; gx < g; gx++) {
             float x = (float)((gx + 0.37) * st->w / g), y = (float)((gy + 0.61) * st->h / g);
-            double v = raw_field(o, st->seed, x, y);
+            double v = raw_field(t, o, st->seed, x, y);
             s += v;
             q += v * v;
         }
@@ -151,7 +172,7 @@ void sa__frost_builtin_texel(const sa__frost_builtin *t, int x, int y, uint8_t r
     const frost_style *st = &styles[t->index];
     octave o[N_OCT];
     octaves(st, o);
-    float v = raw_field(o, st->seed, (float)x, (float)y);
+    float v = raw_field(t, o, st->seed, (float)x, (float)y);
     for (int k = 0; k < 3; k++)
         rgb[k] = sat_u8(t->offset[k] + t->gain[k] * v);
 }
@@ -163,7 +184,7 @@ void sa__frost_builtin_row(const sa__frost_builtin *t, int y, int x0, int step, 
     octave o[N_OCT];
     octaves(st, o);
     for (int j = 0; j < n; j++) {
-        float v = raw_field(o, st->seed, (float)(x0 + j * step), (float)y);
+        float v = raw_field(t, o, st->seed, (float)(x0 + j * step), (float)y);
         for (int k = 0; k < 3; k++)
             rgb[3 * j + k] = sat_u8(t->offset[k] + t->gain[k] * v);
     }

@@ -39,7 +39,9 @@ static inline double st(double v, int f32)
     return f32 ? (double)(float)v : v;
 }
 
-int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
+/* The diamond-square body; inlined twice so that f32 is a constant. */
+static inline __attribute__((always_inline)) void plasma_body(double *m, int size, double decay,
+                                                              const int f32, sa_rng *rng)
 {
     const int n = size;
     m[0] = 0.0;
@@ -49,7 +51,7 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
         /* Squares: centres from the four corners (torus). */
         for (int i = 0; i < k; i++)
             for (int j = 0; j < k; j++) {
-                int i1 = (i + 1) % k, j1 = (j + 1) % k;
+                int i1 = i + 1 == k ? 0 : i + 1, j1 = j + 1 == k ? 0 : j + 1;
                 double a = st(m[(size_t)i * s * n + (size_t)j * s] +
                                   m[(size_t)i1 * s * n + (size_t)j * s], f32);
                 double b = st(m[(size_t)i * s * n + (size_t)j1 * s] +
@@ -61,7 +63,7 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
         /* Diamonds on corner rows: centres above/below plus corners left/right. */
         for (int i = 0; i < k; i++)
             for (int j = 0; j < k; j++) {
-                int im1 = (i + k - 1) % k, j1 = (j + 1) % k;
+                int im1 = i == 0 ? k - 1 : i - 1, j1 = j + 1 == k ? 0 : j + 1;
                 double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
                                   m[(size_t)(im1 * s + h) * n + (size_t)(j * s + h)], f32);
                 double c = st(m[(size_t)i * s * n + (size_t)j * s] +
@@ -73,7 +75,7 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
         /* Diamonds on corner columns. */
         for (int i = 0; i < k; i++)
             for (int j = 0; j < k; j++) {
-                int i1 = (i + 1) % k, jm1 = (j + k - 1) % k;
+                int i1 = i + 1 == k ? 0 : i + 1, jm1 = j == 0 ? k - 1 : j - 1;
                 double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
                                   m[(size_t)(i * s + h) * n + (size_t)(jm1 * s + h)], f32);
                 double c = st(m[(size_t)i * s * n + (size_t)j * s] +
@@ -97,6 +99,14 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
             hi = m[i];
     for (size_t i = 0; i < total; i++)
         m[i] = st(m[i] / hi, f32);
+}
+
+int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
+{
+    if (f32)
+        plasma_body(m, size, decay, 1, rng);
+    else
+        plasma_body(m, size, decay, 0, rng);
     return 0;
 }
 
@@ -127,7 +137,10 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
     for (size_t i = 0; i < n; i++)
         if (in->data[i] > mx8)
             mx8 = in->data[i];
-    const double mx = mx8 / 255.0;
+    double unit[256]; /* i / 255, exactly as the per-element division */
+    for (int i = 0; i < 256; i++)
+        unit[i] = i / 255.0;
+    const double mx = unit[mx8];
     const double den = mx + t;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
@@ -135,7 +148,7 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
             double tp = f32 ? (double)(float)(t * pv) : t * pv;
             size_t o = ((size_t)y * W + x) * C;
             for (int k = 0; k < C; k++) {
-                double v = in->data[o + k] / 255.0 + tp;
+                double v = unit[in->data[o + k]] + tp;
                 out->data[o + k] = sa__to_u8(v * mx / den);
             }
         }

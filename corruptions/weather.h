@@ -5,8 +5,9 @@
  *     uint8_t row[3 * 224];
  *     sa__frost_builtin_row(&t, y, x0, 1, 224, row);
  *
- * A texture is a pure function of (index, x, y); sa__frost_builtin is a small
- * value (no allocation, nothing to free) holding its normalisation.
+ * A texture is a pure function of (index, x, y); sa__frost_builtin is a plain
+ * value of about 6 KiB (no allocation, nothing to free) holding its lattice
+ * tables and normalisation.
  */
 #ifndef SA_CORRUPTIONS_WEATHER_H
 #define SA_CORRUPTIONS_WEATHER_H
@@ -22,6 +23,8 @@ typedef struct sa__frost_builtin {
     int w, h;          /* texture size in texels */
     float gain[3];     /* field -> channel value */
     float offset[3];
+    uint16_t perm[1024]; /* lattice permutation */
+    float val[1024];     /* lattice values in [-1, 1) */
 } sa__frost_builtin;
 
 /* Size (W x H) of built-in texture i in [0, SA__FROST_BUILTIN_N). */
