@@ -71,20 +71,47 @@ static inline int r101(int i, int n)
     return i;
 }
 
+/* Scratch of canny(): zero-padded magnitude, Sobel derivatives, padded
+ * edge map and the hysteresis stack. */
+typedef struct canny_buf {
+    int *mag;      /* (h+2) x (w+2) */
+    int16_t *dx;   /* h x w */
+    int16_t *dy;   /* h x w */
+    uint8_t *map;  /* (h+2) x (w+2): 0 weak candidate, 1 none, 2 edge */
+    int *stack;    /* (h+2) x (w+2) */
+} canny_buf;
+
+static void canny_buf_free(canny_buf *b)
+{
+    free(b->mag);
+    free(b->dx);
+    free(b->dy);
+    free(b->map);
+    free(b->stack);
+}
+
+static int canny_buf_init(canny_buf *b, int h, int w)
+{
+    const size_t pad = (size_t)(h + 2) * (size_t)(w + 2), n = (size_t)h * w;
+    b->mag = malloc(sizeof(int) * pad);
+    b->dx = malloc(sizeof(int16_t) * n);
+    b->dy = malloc(sizeof(int16_t) * n);
+    b->map = malloc(pad);
+    b->stack = malloc(sizeof(int) * pad);
+    /* On failure the caller still releases it with canny_buf_free. */
+    return b->mag && b->dx && b->dy && b->map && b->stack ? 0 : -1;
+}
+
 /* Canny edge map of an 8-bit image (3x3 Sobel with replicated border, L1
  * magnitude, 4-direction non-maximum suppression with OpenCV's tie rules,
- * hysteresis with 8-connectivity): 255 on edges, 0 elsewhere. `scratch`
- * holds (h+2)*(w+2) ints + 2*h*w shorts + (h+2)*(w+2) bytes + h*w ints. */
+ * hysteresis with 8-connectivity): 255 on edges, 0 elsewhere. */
 static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int high,
-                  void *scratch)
+                  const canny_buf *buf)
 {
     const int mw = w + 2;
-    int *mag = scratch;                                /* zero-padded magnitude */
-    int16_t *dx = (int16_t *)(mag + (size_t)(h + 2) * mw);
-    int16_t *dy = dx + (size_t)h * w;
-    uint8_t *map = (uint8_t *)(dy + (size_t)h * w);    /* padded: 0 weak, 1 none, 2 edge */
-    int *stack = (int *)(map + (size_t)(h + 2) * mw + 3); /* misaligned guard below */
-    stack = (int *)(((uintptr_t)stack + 15) & ~(uintptr_t)15);
+    int *mag = buf->mag, *stack = buf->stack;
+    int16_t *dx = buf->dx, *dy = buf->dy;
+    uint8_t *map = buf->map;
 
     memset(mag, 0, sizeof(int) * (size_t)(h + 2) * mw);
     for (int y = 0; y < h; y++) {
@@ -151,13 +178,6 @@ static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             edges[(size_t)y * w + x] = map[(size_t)(y + 1) * mw + x + 1] == 2 ? 255 : 0;
-}
-
-static size_t canny_scratch_size(int h, int w)
-{
-    size_t pad = (size_t)(h + 2) * (size_t)(w + 2);
-    return sizeof(int) * pad + 2 * sizeof(int16_t) * (size_t)h * w + pad + 3 + 16 +
-           sizeof(int) * pad;
 }
 
 /* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src:
@@ -243,17 +263,18 @@ static void equalize_hist(uint8_t *a, size_t n)
 static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
 {
     const size_t n = (size_t)h * w;
-    void *scratch = malloc(canny_scratch_size(h, w));
+    canny_buf cb = {0};
+    int cb_ok = canny_buf_init(&cb, h, w) == 0;
     unsigned *tmp = malloc(sizeof(unsigned) * (size_t)(h + 4) * (w + 4));
     float *dist = malloc(sizeof(float) * n);
     uint8_t *a = malloc(n), *b = malloc(n);
     int *xl = malloc(sizeof(int) * 2 * (size_t)w), *xr = xl ? xl + w : NULL;
     int rc = 0;
-    if (!scratch || !tmp || !dist || !a || !b || !xl) {
+    if (!cb_ok || !tmp || !dist || !a || !b || !xl) {
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
         goto done;
     }
-    canny(a, l8, h, w, 50, 150, scratch);
+    canny(a, l8, h, w, 50, 150, &cb);
     for (size_t i = 0; i < n; i++)
         a[i] = (uint8_t)(255 - a[i]);
     distance_5x5(dist, a, h, w, tmp);
@@ -305,7 +326,7 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
         }
     }
 done:
-    free(scratch);
+    canny_buf_free(&cb);
     free(tmp);
     free(dist);
     free(a);
