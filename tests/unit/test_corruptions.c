@@ -4,6 +4,10 @@
 #include "test.h"
 #include "weather.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 static sa_image *flat(int w, int h, int c, uint8_t v)
 {
     sa_image *im = NULL;
@@ -663,6 +667,34 @@ static void test_snow_spatter_effects(void **state)
     sa_image_free(black);
 }
 
+/* The shared filters these kernels call may run in parallel: results must
+ * not depend on the thread count. */
+static void test_weather_thread_count(void **state)
+{
+    (void)state;
+#ifdef _OPENMP
+    const sa_corruption kinds[7] = {SA_CORRUPT_SNOW,       SA_CORRUPT_FROST,   SA_CORRUPT_FOG,
+                                    SA_CORRUPT_BRIGHTNESS, SA_CORRUPT_SATURATE,
+                                    SA_CORRUPT_SPECKLE_NOISE, SA_CORRUPT_SPATTER};
+    sa_image *in = colour_chart(224, 224);
+    const int saved = omp_get_max_threads();
+    for (int k = 0; k < 7; k++)
+        for (int sev = 1; sev <= 5; sev += 2) {
+            omp_set_num_threads(1);
+            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
+            omp_set_num_threads(2);
+            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
+            assert_memory_equal(a->data, b->data, sa_image_size(in));
+            sa_image_free(a);
+            sa_image_free(b);
+        }
+    omp_set_num_threads(saved);
+    sa_image_free(in);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_frost_original_textures),
         cmocka_unit_test(test_snow_spatter_run),
         cmocka_unit_test(test_snow_spatter_effects),
+        cmocka_unit_test(test_weather_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
