@@ -229,7 +229,7 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
             }
             if (t0 > DMAX)
                 t0 = DMAX;
-            d[j] = (float)t0 * scale;
+            d[j] = (float)(int)t0 * scale; /* t0 <= INT_MAX / 4 */
         }
     }
 }
@@ -371,11 +371,14 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
                 mx = m[i];
         const float kf = (float)p->k;
         const float col[3] = {(float)(175 / 255.), (float)(238 / 255.), (float)(238 / 255.)};
+        float unit[256]; /* float32 i / 255, as the per-element division */
+        for (int i = 0; i < 256; i++)
+            unit[i] = (float)i / 255.f;
         for (size_t q = 0; q < n; q++) {
             float mv = (m[q] / mx) * kf; /* 0/0 gives NaN, which truncates to 0 */
             if (C == 3) {
                 for (int k = 0; k < 3; k++) {
-                    float v = (float)in->data[3 * q + k] / 255.f + mv * col[k];
+                    float v = unit[in->data[3 * q + k]] + mv * col[k];
                     v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
                     float o = v * 255.f;
                     out->data[3 * q + k] = o >= 0.f ? (uint8_t)o : 0;
