@@ -514,6 +514,17 @@ static void test_clipped_zoom_values(void **state)
         for (int x = 0; x < 26; x++)
             assert_true(fabs(z[y * 26 + x] - ((y == 25 || x == 25) ? 0.0 : 1.0)) < 1e-12);
     assert_true(sa__clipped_zoom_f64(z, ones, 26, 26, 1, 0.5, &e) < 0);
+    /* the accumulating form adds the same float32 values */
+    float *acc = malloc(n * sizeof *acc), *ref = malloc(n * sizeof *ref);
+    for (size_t i = 0; i < n; i++)
+        acc[i] = ref[i] = 0.5f * in[i];
+    assert_int_equal(sa__clipped_zoom_ex_f32(out, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    assert_int_equal(sa__clipped_zoom_add_f32(acc, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        ref[i] += out[i];
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    free(acc);
+    free(ref);
     free(ones);
     free(z);
     free(in);
