@@ -14,6 +14,9 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#define SA_OMP(x) _Pragma(x)
+#else
+#define SA_OMP(x)
 #endif
 
 /* Images below this many values are filtered on one thread: the team
@@ -41,6 +44,87 @@ static int thread_id(void)
 static int nomem(sa_error *err, const char *where)
 {
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
+}
+
+/* x86-64 builds with GCC also compile the two inner cores below for AVX2
+ * and pick the variant at load time. AVX2 alone brings no FMA, and the
+ * build is ISO C (-ffp-contract=off), so both variants round identically. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SA_CLONES
+#endif
+
+/* Block length of the cores: the partial sums of one block stay in
+ * registers while the taps stream past (the block loops are unrolled so
+ * that the compiler keeps them there). */
+#define BLK 16
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL_BLK _Pragma("GCC unroll 16")
+#else
+#define UNROLL_BLK
+#endif
+
+/* dst[m] = sum over p, in order, of (a_p[m] + b_p[m]) * w[p], starting
+ * from 0. A centre tap is passed as a = b with half its weight:
+ * (x + x) * (w / 2) == x * w exactly. */
+SA_CLONES
+static void pair_sum(double *dst, const double *const *pa, const double *const *pb,
+                     const double *w, int np, size_t len)
+{
+    size_t m = 0;
+    for (; m + BLK <= len; m += BLK) {
+        double acc[BLK] = {0};
+        for (int p = 0; p < np; p++) {
+            const double *a = pa[p] + m, *b = pb[p] + m;
+            const double wp = w[p];
+            UNROLL_BLK
+            for (int t = 0; t < BLK; t++)
+                acc[t] += (a[t] + b[t]) * wp;
+        }
+        for (int t = 0; t < BLK; t++)
+            dst[m + t] = acc[t];
+    }
+    for (; m < len; m++) {
+        double acc = 0.0;
+        for (int p = 0; p < np; p++)
+            acc += (pa[p][m] + pb[p][m]) * w[p];
+        dst[m] = acc;
+    }
+}
+
+/* dst[m] = sum over p, in order, of w[p] * a_p[m], starting from 0. */
+SA_CLONES
+static void tap_sum(double *dst, const double *const *pa, const double *w, int np, size_t len)
+{
+    size_t m = 0;
+    for (; m + BLK <= len; m += BLK) {
+        double acc[BLK] = {0};
+        for (int p = 0; p < np; p++) {
+            const double *a = pa[p] + m;
+            const double wp = w[p];
+            UNROLL_BLK
+            for (int t = 0; t < BLK; t++)
+                acc[t] += wp * a[t];
+        }
+        for (int t = 0; t < BLK; t++)
+            dst[m + t] = acc[t];
+    }
+    for (; m < len; m++) {
+        double acc = 0.0;
+        for (int p = 0; p < np; p++)
+            acc += w[p] * pa[p][m];
+        dst[m] = acc;
+    }
+}
+
+/* d = a + b elementwise (a and b may be the same row). */
+SA_CLONES
+static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
+                     size_t n)
+{
+    for (size_t m = 0; m < n; m++)
+        d[m] = a[m] + b[m];
 }
 
 int sa__border_index(int i, int n, sa__border border)
@@ -128,87 +212,122 @@ static double *gauss_half_kernel(double sigma, int r)
 /* scipy's symmetric correlate1d: acc = x[i] * w0, then the pairs from the
  * outermost inwards, acc += (x[i-j] + x[i+j]) * w[j]. The vertical pass runs
  * first (axis 0), then the horizontal one; each pass stores its result in
- * the array type (float32 rounds after every pass). Both passes vectorise
- * over contiguous values; the per-value operation order is unchanged. */
-#define DEFINE_GAUSSIAN_FILTER(SUFFIX, T)                                                          \
-    int sa__gaussian_filter_##SUFFIX(T *out, const T *in, int h, int w, int c, double sigma,      \
-                                     double truncate, sa__border border, sa_error *err)           \
-    {                                                                                              \
-        const size_t rowlen = (size_t)w * (size_t)c;                                               \
-        const size_t n = rowlen * (size_t)h;                                                       \
-        if (!(sigma > 1e-15)) {                                                                    \
-            if (out != in)                                                                         \
-                memmove(out, in, n * sizeof *out);                                                 \
-            return 0;                                                                              \
-        }                                                                                          \
-        double rr = floor(truncate * sigma + 0.5);                                                 \
-        if (!(rr >= 0.0) || rr > 1e6)                                                              \
-            return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
-                                "gaussian filter radius %g out of range (sigma %g)", rr, sigma);   \
-        const int r = (int)rr;                                                                     \
-        double *wt = gauss_half_kernel(sigma, r);                                                  \
-        const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        const size_t padlen = ((size_t)w + 2 * (size_t)r) * (size_t)c;                             \
-        T *tmp = malloc(n * sizeof *tmp);                                                          \
-        double *scratch = malloc((size_t)nt * (padlen + rowlen) * sizeof *scratch);                \
-        if (!wt || !tmp || !scratch) {                                                             \
-            free(wt);                                                                              \
-            free(tmp);                                                                             \
-            free(scratch);                                                                         \
-            return nomem(err, "gaussian filter");                                                  \
-        }                                                                                          \
-        /* axis 0: rows of the input combine into rows of tmp */                                   \
-        _Pragma("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            double *acc = scratch + (size_t)thread_id() * (padlen + rowlen);                       \
-            const T *cr = in + (size_t)y * rowlen;                                                 \
-            for (size_t m = 0; m < rowlen; m++)                                                    \
-                acc[m] = (double)cr[m] * wt[0];                                                    \
-            for (int j = r; j >= 1; j--) {                                                         \
-                const T *a = in + (size_t)sa__border_index(y - j, h, border) * rowlen;             \
-                const T *b = in + (size_t)sa__border_index(y + j, h, border) * rowlen;             \
-                const double wj = wt[j];                                                           \
-                for (size_t m = 0; m < rowlen; m++)                                                \
-                    acc[m] += ((double)a[m] + (double)b[m]) * wj;                                  \
-            }                                                                                      \
-            T *dst = tmp + (size_t)y * rowlen;                                                     \
-            for (size_t m = 0; m < rowlen; m++)                                                    \
-                dst[m] = (T)acc[m];                                                                \
-        }                                                                                          \
-        /* axis 1: each row of tmp, padded by the border rule, into out */                         \
-        _Pragma("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            double *pad = scratch + (size_t)thread_id() * (padlen + rowlen);                       \
-            double *acc = pad + padlen;                                                            \
-            const T *src = tmp + (size_t)y * rowlen;                                               \
-            for (int x = -r; x < w + r; x++) {                                                     \
-                const T *p = src + (size_t)sa__border_index(x, w, border) * (size_t)c;             \
-                double *q = pad + (size_t)(x + r) * (size_t)c;                                     \
-                for (int k = 0; k < c; k++)                                                        \
-                    q[k] = (double)p[k];                                                           \
-            }                                                                                      \
-            const double *ctr = pad + (size_t)r * (size_t)c;                                       \
-            for (size_t m = 0; m < rowlen; m++)                                                    \
-                acc[m] = ctr[m] * wt[0];                                                           \
-            for (int j = r; j >= 1; j--) {                                                         \
-                const double *a = ctr - (size_t)j * (size_t)c;                                     \
-                const double *b = ctr + (size_t)j * (size_t)c;                                     \
-                const double wj = wt[j];                                                           \
-                for (size_t m = 0; m < rowlen; m++)                                                \
-                    acc[m] += (a[m] + b[m]) * wj;                                                  \
-            }                                                                                      \
-            T *dst = out + (size_t)y * rowlen;                                                     \
-            for (size_t m = 0; m < rowlen; m++)                                                    \
-                dst[m] = (T)acc[m];                                                                \
-        }                                                                                          \
-        free(wt);                                                                                  \
-        free(tmp);                                                                                 \
-        free(scratch);                                                                             \
-        return 0;                                                                                  \
+ * the array type (as_f32: float32 rounds after every pass). Both passes
+ * vectorise over contiguous values with pair_sum; the per-value operation
+ * order is unchanged. `out` may equal `in`. */
+static int gaussian_core(double *out, const double *in, int h, int w, int c, double sigma,
+                         double truncate, sa__border border, int as_f32, sa_error *err)
+{
+    const size_t rowlen = (size_t)w * (size_t)c;
+    const size_t n = rowlen * (size_t)h;
+    double rr = floor(truncate * sigma + 0.5);
+    if (!(rr >= 0.0) || rr > 1e6)
+        return sa_error_set(err, SA_EINVAL, "corrupt",
+                            "gaussian filter radius %g out of range (sigma %g)", rr, sigma);
+    const int r = (int)rr;
+    const int np = r + 1;
+    double *wt = gauss_half_kernel(sigma, r);
+    /* weights in application order: centre (halved, see pair_sum), r .. 1 */
+    double *wo = malloc((size_t)np * sizeof *wo);
+    const int nt = n >= PAR_MIN ? max_threads() : 1;
+    const size_t padlen = ((size_t)w + 2 * (size_t)r) * (size_t)c;
+    double *tmp = malloc(n * sizeof *tmp);
+    double *scratch = malloc((size_t)nt * padlen * sizeof *scratch);
+    const double **ptrs = malloc((size_t)nt * 2 * (size_t)np * sizeof *ptrs);
+    if (!wt || !wo || !tmp || !scratch || !ptrs) {
+        free(wt);
+        free(wo);
+        free(tmp);
+        free(scratch);
+        free(ptrs);
+        return nomem(err, "gaussian filter");
     }
+    wo[0] = wt[0] * 0.5;
+    for (int j = r; j >= 1; j--)
+        wo[1 + r - j] = wt[j];
+    SA_OMP("omp parallel num_threads(nt)")
+    {
+        const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
+        double *pad = scratch + (size_t)thread_id() * padlen;
+        /* axis 0: rows of the input combine into rows of tmp */
+        SA_OMP("omp for schedule(static)")
+        for (int y = 0; y < h; y++) {
+            pa[0] = pb[0] = in + (size_t)y * rowlen;
+            for (int j = r; j >= 1; j--) {
+                pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
+                pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+            }
+            double *dst = tmp + (size_t)y * rowlen;
+            pair_sum(dst, pa, pb, wo, np, rowlen);
+            if (as_f32)
+                for (size_t m = 0; m < rowlen; m++)
+                    dst[m] = (double)(float)dst[m];
+        }
+        /* axis 1: each row of tmp, padded by the border rule, into out */
+        SA_OMP("omp for schedule(static)")
+        for (int y = 0; y < h; y++) {
+            const double *src = tmp + (size_t)y * rowlen;
+            for (int x = -r; x < w + r; x++) {
+                const double *q = src + (size_t)sa__border_index(x, w, border) * (size_t)c;
+                for (int k = 0; k < c; k++)
+                    pad[(size_t)(x + r) * (size_t)c + k] = q[k];
+            }
+            const double *ctr = pad + (size_t)r * (size_t)c;
+            pa[0] = pb[0] = ctr;
+            for (int j = r; j >= 1; j--) {
+                pa[1 + r - j] = ctr - (size_t)j * (size_t)c;
+                pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
+            }
+            double *dst = out + (size_t)y * rowlen;
+            pair_sum(dst, pa, pb, wo, np, rowlen);
+            if (as_f32)
+                for (size_t m = 0; m < rowlen; m++)
+                    dst[m] = (double)(float)dst[m];
+        }
+    }
+    free(wt);
+    free(wo);
+    free(tmp);
+    free(scratch);
+    free(ptrs);
+    return 0;
+}
 
-DEFINE_GAUSSIAN_FILTER(f64, double)
-DEFINE_GAUSSIAN_FILTER(f32, float)
+int sa__gaussian_filter_f64(double *out, const double *in, int h, int w, int c, double sigma,
+                            double truncate, sa__border border, sa_error *err)
+{
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    if (!(sigma > 1e-15)) {
+        if (out != in)
+            memmove(out, in, n * sizeof *out);
+        return 0;
+    }
+    return gaussian_core(out, in, h, w, c, sigma, truncate, border, 0, err);
+}
+
+/* float32 data: scipy computes in float64 and stores float32 after each
+ * pass, which the double core reproduces by rounding through float. */
+int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, double sigma,
+                            double truncate, sa__border border, sa_error *err)
+{
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    if (!(sigma > 1e-15)) {
+        if (out != in)
+            memmove(out, in, n * sizeof *out);
+        return 0;
+    }
+    double *d = n ? malloc(n * sizeof *d) : NULL;
+    if (!d)
+        return n ? nomem(err, "gaussian filter") : 0;
+    for (size_t i = 0; i < n; i++)
+        d[i] = in[i];
+    int rc = gaussian_core(d, d, h, w, c, sigma, truncate, border, 1, err);
+    if (rc == 0)
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)d[i];
+    free(d);
+    return rc;
+}
 
 /* ---- clipped_zoom --------------------------------------------------------- */
 
@@ -287,57 +406,94 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
 /* Value at kept output (row o, column p): scipy's sum over the 2 x 2 (x the
  * channel axis, whose second weight is 0) footprint, in this order:
  * t = 0 + (v00 * wr0) * wc0 + (v01 * wr0) * wc1 + (v10 * wr1) * wc0 + (v11 * wr1) * wc1. */
+#define ZOOM_PIXEL(T, K)                                                                            \
+    do {                                                                                           \
+        double t = 0.0;                                                                            \
+        t += a[c0 + (K)] * wc0;                                                                    \
+        t += a[c1 + (K)] * wc1;                                                                    \
+        t += b[c0 + (K)] * wc0;                                                                    \
+        t += b[c1 + (K)] * wc1;                                                                    \
+        d[K] = add ? d[K] + (T)t : (T)t;                                                           \
+    } while (0)
+
+/* With `add`, out += zoomed (in the array type: float32 additions for the
+ * f32 variant, as numpy's += on float32 arrays), else out = zoomed. The row
+ * products v * wr0 and v * wr1 are formed once per source row (a, b). */
 #define DEFINE_CLIPPED_ZOOM(SUFFIX, T)                                                             \
-    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
-                                     sa__zoom_trim trim, sa_error *err)                           \
+    static int zoom_core_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,             \
+                                  sa__zoom_trim trim, int add, sa_error *err)                     \
     {                                                                                              \
-        if (!(z >= 1.0) || h < 1 || w < 1 || c < 1)                                                \
+        if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)                                \
             return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
                                 "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w,    \
                                 c);                                                                \
-        zoom_axis ar = {0}, ac = {0};                                                              \
-        if (zoom_axis_init(&ar, h, z, trim) < 0)                                                   \
-            return nomem(err, "clipped_zoom");                                                     \
-        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
-            zoom_axis_free(&ar);                                                                   \
-            return nomem(err, "clipped_zoom");                                                     \
-        }                                                                                          \
         const size_t rowlen = (size_t)w * (size_t)c;                                               \
         const size_t n = rowlen * (size_t)h;                                                       \
         const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        _Pragma("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
+        zoom_axis ar = {0}, ac = {0};                                                              \
+        double *scratch = malloc((size_t)nt * 2 * rowlen * sizeof *scratch);                      \
+        if (!scratch || zoom_axis_init(&ar, h, z, trim) < 0) {                                     \
+            free(scratch);                                                                         \
+            return nomem(err, "clipped_zoom");                                                     \
+        }                                                                                          \
+        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
+            zoom_axis_free(&ar);                                                                   \
+            free(scratch);                                                                         \
+            return nomem(err, "clipped_zoom");                                                     \
+        }                                                                                          \
+        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
         {                                                                                          \
             T *dst = out + (size_t)y * rowlen;                                                     \
             if (!ar.valid[y]) {                                                                    \
-                for (size_t m = 0; m < rowlen; m++)                                                \
-                    dst[m] = 0;                                                                    \
+                if (!add)                                                                          \
+                    for (size_t m = 0; m < rowlen; m++)                                            \
+                        dst[m] = 0;                                                                \
                 continue;                                                                          \
             }                                                                                      \
+            double *a = scratch + (size_t)thread_id() * 2 * rowlen, *b = a + rowlen;               \
             const T *r0 = in + (size_t)ar.i0[y] * rowlen;                                          \
             const T *r1 = in + (size_t)ar.i1[y] * rowlen;                                          \
             const double wr0 = ar.w0[y], wr1 = ar.w1[y];                                           \
+            for (size_t m = 0; m < rowlen; m++) {                                                  \
+                a[m] = (double)r0[m] * wr0;                                                        \
+                b[m] = (double)r1[m] * wr1;                                                        \
+            }                                                                                      \
             for (int x = 0; x < w; x++) {                                                          \
                 T *d = dst + (size_t)x * (size_t)c;                                                \
                 if (!ac.valid[x]) {                                                                \
-                    for (int k = 0; k < c; k++)                                                    \
-                        d[k] = 0;                                                                  \
+                    if (!add)                                                                      \
+                        for (int k = 0; k < c; k++)                                                \
+                            d[k] = 0;                                                              \
                     continue;                                                                      \
                 }                                                                                  \
                 const size_t c0 = (size_t)ac.i0[x] * (size_t)c, c1 = (size_t)ac.i1[x] * (size_t)c; \
                 const double wc0 = ac.w0[x], wc1 = ac.w1[x];                                       \
-                for (int k = 0; k < c; k++) {                                                      \
-                    double t = 0.0;                                                                \
-                    t += ((double)r0[c0 + k] * wr0) * wc0;                                         \
-                    t += ((double)r0[c1 + k] * wr0) * wc1;                                         \
-                    t += ((double)r1[c0 + k] * wr1) * wc0;                                         \
-                    t += ((double)r1[c1 + k] * wr1) * wc1;                                         \
-                    d[k] = (T)t;                                                                   \
+                if (c == 3) {                                                                      \
+                    ZOOM_PIXEL(T, 0);                                                                 \
+                    ZOOM_PIXEL(T, 1);                                                                 \
+                    ZOOM_PIXEL(T, 2);                                                                 \
+                } else {                                                                           \
+                    for (int k = 0; k < c; k++)                                                    \
+                        ZOOM_PIXEL(T, k);                                                             \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
         zoom_axis_free(&ar);                                                                       \
         zoom_axis_free(&ac);                                                                       \
+        free(scratch);                                                                             \
         return 0;                                                                                  \
+    }                                                                                              \
+                                                                                                   \
+    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
+                                     sa__zoom_trim trim, sa_error *err)                           \
+    {                                                                                              \
+        return zoom_core_##SUFFIX(out, in, h, w, c, z, trim, 0, err);                              \
+    }                                                                                              \
+                                                                                                   \
+    int sa__clipped_zoom_add_##SUFFIX(T *acc, const T *in, int h, int w, int c, double z,         \
+                                      sa__zoom_trim trim, sa_error *err)                          \
+    {                                                                                              \
+        return zoom_core_##SUFFIX(acc, in, h, w, c, z, trim, 1, err);                              \
     }
 
 DEFINE_CLIPPED_ZOOM(f32, float)
@@ -364,6 +520,18 @@ int sa__motion_kernel_width(double radius)
 /* ImageMagick 6 MotionBlurImage: k[i] = exp(-i^2 / (2 sigma^2)) / (sqrt(2 pi)
  * sigma), divided by their running sum; offsets ceil(i * p / |p| - 0.5) with
  * p = width * (sin, cos) of the angle (x from the cosine, y from the sine). */
+static void motion_offsets(int *dx, int *dy, int width, double rad)
+{
+    const double px = (double)width * sin(rad), py = (double)width * cos(rad);
+    const double hyp = hypot(px, py);
+    for (int i = 0; i < width; i++) {
+        dx[i] = (int)ceil((double)(i * py) / hyp - 0.5);
+        dy[i] = (int)ceil((double)(i * px) / hyp - 0.5);
+    }
+}
+
+#define SA_PI 3.14159265358979323846264338327950288419716939937510
+
 void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
                        double angle_deg)
 {
@@ -377,57 +545,9 @@ void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
     }
     for (int i = 0; i < width; i++)
         k[i] /= norm;
-    const double rad = 3.14159265358979323846264338327950288419716939937510 * angle_deg / 180.0;
-    const double px = (double)width * sin(rad), py = (double)width * cos(rad);
-    const double hyp = hypot(px, py);
-    for (int i = 0; i < width; i++) {
-        dx[i] = (int)ceil((double)(i * py) / hyp - 0.5);
-        dy[i] = (int)ceil((double)(i * px) / hyp - 0.5);
-    }
+    /* DegreesToRadians: pi * x / 180 */
+    motion_offsets(dx, dy, width, SA_PI * angle_deg / 180.0);
 }
-
-/* Shared driver: for each output row, the taps are summed in tap order into
- * a float64 row accumulator; within a tap the source row is fixed and the
- * columns form a clamped-left / contiguous / clamped-right split, so the
- * inner loops vectorise while every value still sees the taps in order.
- * `scale` multiplies the source values (257 for ImageMagick's 16-bit
- * quantum); ntaps limits the taps (imagecorruptions' early stop). */
-#define DEFINE_MOTION_ROW(SUFFIX, T)                                                               \
-    static void motion_row_##SUFFIX(double *acc, const T *in, int h, int w, int c, int y,         \
-                                    const double *k, const int *dx, const int *dy, int ntaps,      \
-                                    double scale)                                                  \
-    {                                                                                              \
-        const size_t rowlen = (size_t)w * (size_t)c;                                               \
-        for (size_t m = 0; m < rowlen; m++)                                                        \
-            acc[m] = 0.0;                                                                          \
-        for (int i = 0; i < ntaps; i++) {                                                          \
-            int sy = y + dy[i];                                                                    \
-            sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;                                                \
-            const T *src = in + (size_t)sy * rowlen;                                               \
-            const double ki = k[i];                                                                \
-            const int ox = dx[i];                                                                  \
-            /* columns x with x + ox < 0 clamp to 0, > w - 1 to w - 1 */                           \
-            int lo = -ox < 0 ? 0 : -ox > w ? w : -ox;                                              \
-            int hi = w - ox > w ? w : w - ox < lo ? lo : w - ox;                                   \
-            for (int x = 0; x < lo; x++)                                                           \
-                for (int ch = 0; ch < c; ch++)                                                     \
-                    acc[(size_t)x * c + ch] += ki * ((double)src[ch] * scale);                     \
-            {                                                                                      \
-                double *a = acc + (size_t)lo * c;                                                  \
-                const T *s = src + ((size_t)lo + ox) * c;                                          \
-                const size_t len = (size_t)(hi - lo) * c;                                          \
-                for (size_t m = 0; m < len; m++)                                                   \
-                    a[m] += ki * ((double)s[m] * scale);                                           \
-            }                                                                                      \
-            const T *last = src + (size_t)(w - 1) * c;                                             \
-            for (int x = hi; x < w; x++)                                                           \
-                for (int ch = 0; ch < c; ch++)                                                     \
-                    acc[(size_t)x * c + ch] += ki * ((double)last[ch] * scale);                    \
-        }                                                                                          \
-    }
-
-DEFINE_MOTION_ROW(u8, uint8_t)
-DEFINE_MOTION_ROW(f64, double)
 
 typedef struct motion_taps {
     double *k;
@@ -465,9 +585,13 @@ static void motion_taps_free(motion_taps *t)
 /* imagecorruptions: the first tap whose offset reaches the image size ends
  * the sum (remaining weight is dropped, not renormalised). Its kernel is
  * exp(-i^2 / (2 sigma^2)) / (sqrt(2 pi) sigma) normalised by numpy's
- * pairwise sum; recomputed here so that the weights match bit for bit. */
-static int float_taps(motion_taps *t, int h, int w, double sigma)
+ * pairwise sum, and its angle conversion is numpy's; both are recomputed
+ * here so that the weights and offsets match bit for bit. */
+static int float_taps(motion_taps *t, int h, int w, double sigma, double angle_deg)
 {
+    /* np.deg2rad: x * (pi / 180), which rounds differently from
+     * ImageMagick's pi * x / 180 for some angles */
+    motion_offsets(t->dx, t->dy, t->width, angle_deg * (SA_PI / 180.0));
     const double sq2pi = sqrt(2.0 * 3.14159265358979323846264338327950288419716939937510);
     for (int i = 0; i < t->width; i++)
         t->k[i] = exp(-((double)i * i) / (2.0 * (sigma * sigma))) / (sq2pi * sigma);
@@ -480,37 +604,148 @@ static int float_taps(motion_taps *t, int h, int w, double sigma)
     return n;
 }
 
-int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
-                       double sigma, double angle_deg, sa_error *err)
+/* Every row of the image padded left and right by `pad` columns with its
+ * edge pixel (ImageMagick's edge virtual pixels, numpy's shift fill), values
+ * multiplied by `scale` (exact for 8-bit values and scale 257). */
+#define DEFINE_PAD_ROWS(SUFFIX, T)                                                                 \
+    static void pad_rows_##SUFFIX(double *dst, const T *in, int h, int w, int c, int pad,         \
+                                  double scale, int nt)                                            \
+    {                                                                                              \
+        const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c;                             \
+        (void)nt;                                                                                  \
+        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
+        {                                                                                          \
+            const T *src = in + (size_t)y * w * c;                                                 \
+            double *d = dst + (size_t)y * plen;                                                    \
+            for (int x = -pad; x < w + pad; x++) {                                                 \
+                const T *q = src + (size_t)(x < 0 ? 0 : x >= w ? w - 1 : x) * c;                   \
+                for (int k = 0; k < c; k++)                                                        \
+                    d[(size_t)(x + pad) * c + k] = (double)q[k] * scale;                           \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+DEFINE_PAD_ROWS(u8, uint8_t)
+DEFINE_PAD_ROWS(f64, double)
+
+/* Per output row: the taps in order (tap_sum), tap i reading the padded row
+ * clamp(y + dy[i]) shifted by dx[i]. `emit` turns the row sums into the
+ * output. */
+typedef struct motion_job {
+    const double *padded;
+    int h, w, c, pad, ntaps;
+    const motion_taps *t;
+} motion_job;
+
+static int motion_run(const motion_job *j, int nt, void (*emit)(void *, int, const double *),
+                      void *ctx, sa_error *err)
+{
+    const size_t rowlen = (size_t)j->w * (size_t)j->c;
+    const size_t plen = ((size_t)j->w + 2 * (size_t)j->pad) * (size_t)j->c;
+    double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
+    const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
+    if (!scratch || !ptrs) {
+        free(scratch);
+        free(ptrs);
+        return nomem(err, "motion blur");
+    }
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < j->h; y++) {
+        double *acc = scratch + (size_t)thread_id() * rowlen;
+        const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
+        for (int i = 0; i < j->ntaps; i++) {
+            int sy = y + j->t->dy[i];
+            sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
+            pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
+        }
+        tap_sum(acc, pa, j->t->k, j->ntaps, rowlen);
+        emit(ctx, y, acc);
+    }
+    free(scratch);
+    free(ptrs);
+    return 0;
+}
+
+typedef struct emit_ctx {
+    uint8_t *u8;
+    double *f64;
+    size_t rowlen;
+} emit_ctx;
+
+/* ImageMagick (Q16) sums the 16-bit quanta 257 * v with the kernel, rounds
+ * to a quantum ((q + 0.5) truncated, clamped to 0..65535), and the 8-bit
+ * PNG sample is floor(q / 257). */
+static void emit_imagemagick(void *ctx, int y, const double *acc)
+{
+    emit_ctx *e = ctx;
+    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
+    for (size_t m = 0; m < e->rowlen; m++) {
+        double v = acc[m];
+        unsigned q = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)(v + 0.5);
+        dst[m] = (uint8_t)(q / 257u);
+    }
+}
+
+/* imagecorruptions: clip to [0, 255], then numpy's uint8 truncation */
+static void emit_truncate(void *ctx, int y, const double *acc)
+{
+    emit_ctx *e = ctx;
+    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
+    for (size_t m = 0; m < e->rowlen; m++) {
+        double v = acc[m];
+        dst[m] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
+    }
+}
+
+static void emit_copy(void *ctx, int y, const double *acc)
+{
+    emit_ctx *e = ctx;
+    memcpy(e->f64 + (size_t)y * e->rowlen, acc, e->rowlen * sizeof *acc);
+}
+
+static int max_abs_dx(const motion_taps *t, int ntaps)
+{
+    int p = 0;
+    for (int i = 0; i < ntaps; i++)
+        p = abs(t->dx[i]) > p ? abs(t->dx[i]) : p;
+    return p;
+}
+
+static int motion_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
+                     double sigma, double angle_deg, int imagemagick, sa_error *err)
 {
     motion_taps t;
     int rc = motion_taps_new(&t, radius, sigma, angle_deg, err);
     if (rc < 0)
         return rc;
-    const size_t rowlen = (size_t)w * (size_t)c;
-    const int nt = rowlen * (size_t)h >= PAR_MIN ? max_threads() : 1;
-    double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
-    if (!scratch) {
+    const int ntaps = imagemagick ? t.width : float_taps(&t, h, w, sigma, angle_deg);
+    const int pad = max_abs_dx(&t, ntaps);
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    const int nt = n >= PAR_MIN ? max_threads() : 1;
+    double *padded = malloc(((size_t)w + 2 * (size_t)pad) * (size_t)c * (size_t)h * sizeof *padded);
+    if (!padded) {
         motion_taps_free(&t);
         return nomem(err, "motion blur");
     }
-    /* ImageMagick (Q16) sums the 16-bit quanta 257 * v with the kernel,
-     * rounds to a quantum ((q + 0.5) truncated, clamped to 0..65535), and
-     * the 8-bit PNG sample is floor(q / 257). */
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int y = 0; y < h; y++) {
-        double *acc = scratch + (size_t)thread_id() * rowlen;
-        motion_row_u8(acc, in, h, w, c, y, t.k, t.dx, t.dy, t.width, 257.0);
-        uint8_t *dst = out + (size_t)y * rowlen;
-        for (size_t m = 0; m < rowlen; m++) {
-            double v = acc[m];
-            unsigned q = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)(v + 0.5);
-            dst[m] = (uint8_t)(q / 257u);
-        }
-    }
-    free(scratch);
+    pad_rows_u8(padded, in, h, w, c, pad, imagemagick ? 257.0 : 1.0, nt);
+    motion_job j = {padded, h, w, c, pad, ntaps, &t};
+    emit_ctx e = {out, NULL, (size_t)w * (size_t)c};
+    rc = motion_run(&j, nt, imagemagick ? emit_imagemagick : emit_truncate, &e, err);
+    free(padded);
     motion_taps_free(&t);
-    return 0;
+    return rc;
+}
+
+int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
+                       double sigma, double angle_deg, sa_error *err)
+{
+    return motion_u8(out, in, h, w, c, radius, sigma, angle_deg, 1, err);
+}
+
+int sa__motion_blur_u8_float(uint8_t *out, const uint8_t *in, int h, int w, int c,
+                             double radius, double sigma, double angle_deg, sa_error *err)
+{
+    return motion_u8(out, in, h, w, c, radius, sigma, angle_deg, 0, err);
 }
 
 int sa__motion_blur_f64(double *out, const double *in, int h, int w, int c, double radius,
@@ -520,44 +755,22 @@ int sa__motion_blur_f64(double *out, const double *in, int h, int w, int c, doub
     int rc = motion_taps_new(&t, radius, sigma, angle_deg, err);
     if (rc < 0)
         return rc;
-    const int ntaps = float_taps(&t, h, w, sigma);
-    const size_t rowlen = (size_t)w * (size_t)c;
-    const int nt = rowlen * (size_t)h >= PAR_MIN ? max_threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int y = 0; y < h; y++)
-        motion_row_f64(out + (size_t)y * rowlen, in, h, w, c, y, t.k, t.dx, t.dy, ntaps, 1.0);
-    motion_taps_free(&t);
-    return 0;
-}
-
-int sa__motion_blur_u8_float(uint8_t *out, const uint8_t *in, int h, int w, int c,
-                             double radius, double sigma, double angle_deg, sa_error *err)
-{
-    motion_taps t;
-    int rc = motion_taps_new(&t, radius, sigma, angle_deg, err);
-    if (rc < 0)
-        return rc;
-    const int ntaps = float_taps(&t, h, w, sigma);
-    const size_t rowlen = (size_t)w * (size_t)c;
-    const int nt = rowlen * (size_t)h >= PAR_MIN ? max_threads() : 1;
-    double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
-    if (!scratch) {
+    const int ntaps = float_taps(&t, h, w, sigma, angle_deg);
+    const int pad = max_abs_dx(&t, ntaps);
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    const int nt = n >= PAR_MIN ? max_threads() : 1;
+    double *padded = malloc(((size_t)w + 2 * (size_t)pad) * (size_t)c * (size_t)h * sizeof *padded);
+    if (!padded) {
         motion_taps_free(&t);
         return nomem(err, "motion blur");
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int y = 0; y < h; y++) {
-        double *acc = scratch + (size_t)thread_id() * rowlen;
-        motion_row_u8(acc, in, h, w, c, y, t.k, t.dx, t.dy, ntaps, 1.0);
-        uint8_t *dst = out + (size_t)y * rowlen;
-        for (size_t m = 0; m < rowlen; m++) {
-            double v = acc[m];
-            dst[m] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
-        }
-    }
-    free(scratch);
+    pad_rows_f64(padded, in, h, w, c, pad, 1.0, nt);
+    motion_job j = {padded, h, w, c, pad, ntaps, &t};
+    emit_ctx e = {NULL, out, (size_t)w * (size_t)c};
+    rc = motion_run(&j, nt, emit_copy, &e, err);
+    free(padded);
     motion_taps_free(&t);
-    return 0;
+    return rc;
 }
 
 /* ---- anti-aliased disk ------------------------------------------------------ */
@@ -616,28 +829,38 @@ int sa__disk_kernel(float *k, int *half, double radius, double alias_sigma, sa_e
     for (size_t i = 0; i < nn; i++)
         k[i] = k[i] / inv_count;
     /* cv2.GaussianBlur(ksize 3 or 5, sigma): separable float filter, rows
-     * first, border reflect-101 at the edge of the kernel array, symmetric
-     * taps summed as centre * g0 + (left + right) * g1 + ... */
+     * first, border reflect-101 at the edge of the kernel array. OpenCV's
+     * vectorised float filters fuse multiply-adds on FMA hardware (every
+     * x86-64 with AVX2), and the reference's kernels carry that in their
+     * last bits; the order that reproduces them for every table entry:
+     * rows, 3 taps: fma(centre, g0, (l1 + r1) * g1); rows, 5 taps and
+     * columns: s = centre * g0, then s = fma(l_d + r_d, g_d, s) for d = 1, 2.
+     * fmaf rounds once on any machine. */
     const int ks = big ? 5 : 3, kr = ks / 2;
     float g[5];
     cv_gauss_kernel(g, ks, alias_sigma);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             const float *row = k + (size_t)i * n;
-            float s = row[j] * g[kr];
-            for (int d = 1; d <= kr; d++)
-                s += (row[sa__border_index(j - d, n, SA__BORDER_REFLECT101)] +
-                      row[sa__border_index(j + d, n, SA__BORDER_REFLECT101)]) *
-                     g[kr + d];
+            float p1 = row[sa__border_index(j - 1, n, SA__BORDER_REFLECT101)] +
+                       row[sa__border_index(j + 1, n, SA__BORDER_REFLECT101)];
+            float s;
+            if (kr == 1) {
+                s = fmaf(row[j], g[1], p1 * g[2]);
+            } else {
+                float p2 = row[sa__border_index(j - 2, n, SA__BORDER_REFLECT101)] +
+                           row[sa__border_index(j + 2, n, SA__BORDER_REFLECT101)];
+                s = fmaf(p2, g[4], fmaf(p1, g[3], row[j] * g[2]));
+            }
             tmp[(size_t)i * n + j] = s;
         }
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             float s = tmp[(size_t)i * n + j] * g[kr];
             for (int d = 1; d <= kr; d++)
-                s += (tmp[(size_t)sa__border_index(i - d, n, SA__BORDER_REFLECT101) * n + j] +
-                      tmp[(size_t)sa__border_index(i + d, n, SA__BORDER_REFLECT101) * n + j]) *
-                     g[kr + d];
+                s = fmaf(tmp[(size_t)sa__border_index(i - d, n, SA__BORDER_REFLECT101) * n + j] +
+                             tmp[(size_t)sa__border_index(i + d, n, SA__BORDER_REFLECT101) * n + j],
+                         g[kr + d], s);
             k[(size_t)i * n + j] = s;
         }
     free(tmp);
@@ -646,73 +869,129 @@ int sa__disk_kernel(float *k, int *half, double radius, double alias_sigma, sa_e
 
 /* ---- 2-D correlation ---------------------------------------------------------- */
 
+static int kernel_symmetric(const double *k, int km, int kn)
+{
+    for (int i = 0; i < km; i++)
+        for (int j = 0; j < kn; j++) {
+            double v = k[(size_t)i * kn + j];
+            if (v != k[(size_t)(km - 1 - i) * kn + j] || v != k[(size_t)i * kn + (kn - 1 - j)])
+                return 0;
+        }
+    return 1;
+}
+
+/* The non-zero taps of a (2kh+1) x (2kw+1) kernel, as pair_sum operands:
+ * for a kernel symmetric under both flips, each tap (i >= 0, j >= 0) reads
+ * the folded row V_i = row(y - i) + row(y + i) (V_0 = row(y)) at x - j and
+ * x + j; otherwise every tap is its own term (tap_sum). */
+typedef struct corr_taps {
+    int n;
+    int *row, *xa, *xb; /* folded-row index (or kernel row), two column offsets */
+    double *w;
+} corr_taps;
+
 int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
                         int kh, int kw, sa_error *err)
 {
     const int kn = 2 * kw + 1, km = 2 * kh + 1;
     const size_t rowlen = (size_t)w * (size_t)c;
     const size_t padlen = ((size_t)w + 2 * (size_t)kw) * (size_t)c;
-    /* The non-zero taps, grouped by kernel row. */
-    int *tx = malloc((size_t)km * kn * sizeof *tx);
-    double *tv = malloc((size_t)km * kn * sizeof *tv);
-    int *rstart = malloc(((size_t)km + 1) * sizeof *rstart);
+    const size_t kk = (size_t)km * (size_t)kn;
+    const int sym = kernel_symmetric(k, km, kn);
+    const int nrows = sym ? kh + 1 : 0; /* folded rows per thread */
+    const int nthr = (size_t)h * rowlen >= PAR_MIN ? max_threads() : 1;
+    corr_taps t = {0};
+    t.row = malloc(kk * sizeof *t.row);
+    t.xa = malloc(kk * sizeof *t.xa);
+    t.xb = malloc(kk * sizeof *t.xb);
+    t.w = malloc(kk * sizeof *t.w);
     /* every input row padded horizontally with the reflect-101 rule */
     double *pad = malloc((size_t)h * padlen * sizeof *pad);
-    if (!tx || !tv || !rstart || !pad) {
-        free(tx);
-        free(tv);
-        free(rstart);
+    double *fold = malloc(((size_t)nthr * nrows + 1) * padlen * sizeof *fold);
+    const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
+    if (!t.row || !t.xa || !t.xb || !t.w || !pad || !fold || !ptrs) {
+        free(t.row);
+        free(t.xa);
+        free(t.xb);
+        free(t.w);
         free(pad);
+        free(fold);
+        free(ptrs);
         return nomem(err, "correlate2d");
     }
-    int nt = 0;
-    for (int i = 0; i < km; i++) {
-        rstart[i] = nt;
-        for (int j = 0; j < kn; j++) {
-            double v = k[(size_t)i * kn + j];
-            if (v != 0.0) {
-                tx[nt] = j;
-                tv[nt] = v;
-                nt++;
+    if (sym) {
+        for (int i = 0; i <= kh; i++)
+            for (int j = 0; j <= kw; j++) {
+                double v = k[(size_t)(kh + i) * kn + (kw + j)];
+                if (v == 0.0)
+                    continue;
+                t.row[t.n] = i;
+                t.xa[t.n] = kw - j;
+                t.xb[t.n] = kw + j;
+                t.w[t.n] = j == 0 ? v * 0.5 : v; /* (x + x) * (v / 2) == x * v */
+                t.n++;
             }
-        }
+    } else {
+        for (int i = 0; i < km; i++)
+            for (int j = 0; j < kn; j++) {
+                double v = k[(size_t)i * kn + j];
+                if (v == 0.0)
+                    continue;
+                t.row[t.n] = i;
+                t.xa[t.n] = t.xb[t.n] = j;
+                t.w[t.n] = v;
+                t.n++;
+            }
     }
-    rstart[km] = nt;
-    const int nthr = (size_t)h * rowlen >= PAR_MIN ? max_threads() : 1;
-#pragma omp parallel num_threads(nthr)
+    SA_OMP("omp parallel num_threads(nthr)")
     {
-#pragma omp for schedule(static)
+        const int id = thread_id();
+        const double **pa = ptrs + (size_t)id * 2 * (kk + 1), **pb = pa + kk + 1;
+        double *v = fold + (size_t)id * nrows * padlen;
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = in + (size_t)y * rowlen;
             double *p = pad + (size_t)y * padlen;
             for (int x = -kw; x < w + kw; x++) {
-                const double *s = src + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * c;
+                const double *q = src + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * c;
                 for (int ch = 0; ch < c; ch++)
-                    p[(size_t)(x + kw) * c + ch] = s[ch];
+                    p[(size_t)(x + kw) * c + ch] = q[ch];
             }
         }
-#pragma omp for schedule(static)
+        SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             double *acc = out + (size_t)y * rowlen;
-            for (size_t m = 0; m < rowlen; m++)
-                acc[m] = 0.0;
-            for (int i = 0; i < km; i++) {
-                if (rstart[i] == rstart[i + 1])
-                    continue;
-                const double *p =
-                    pad + (size_t)sa__border_index(y + i - kh, h, SA__BORDER_REFLECT101) * padlen;
-                for (int t = rstart[i]; t < rstart[i + 1]; t++) {
-                    const double *s = p + (size_t)tx[t] * c;
-                    const double v = tv[t];
-                    for (size_t m = 0; m < rowlen; m++)
-                        acc[m] += v * s[m];
+            if (sym) {
+                memcpy(v, pad + (size_t)y * padlen, padlen * sizeof *v);
+                for (int i = 1; i <= kh; i++) {
+                    const double *a =
+                        pad + (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
+                    const double *b =
+                        pad + (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
+                    add_rows(v + (size_t)i * padlen, a, b, padlen);
                 }
+                for (int q = 0; q < t.n; q++) {
+                    const double *r = v + (size_t)t.row[q] * padlen;
+                    pa[q] = r + (size_t)t.xa[q] * c;
+                    pb[q] = r + (size_t)t.xb[q] * c;
+                }
+                pair_sum(acc, pa, pb, t.w, t.n, rowlen);
+            } else {
+                for (int q = 0; q < t.n; q++)
+                    pa[q] = pad +
+                            (size_t)sa__border_index(y + t.row[q] - kh, h, SA__BORDER_REFLECT101) *
+                                padlen +
+                            (size_t)t.xa[q] * c;
+                tap_sum(acc, pa, t.w, t.n, rowlen);
             }
         }
     }
-    free(tx);
-    free(tv);
-    free(rstart);
+    free(t.row);
+    free(t.xa);
+    free(t.xb);
+    free(t.w);
     free(pad);
+    free(fold);
+    free(ptrs);
     return 0;
 }

@@ -44,7 +44,7 @@ int sa__clipped_zoom_f64(double *out, const double *in, int h, int w, int c, dou
 int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
                        double sigma, double angle_deg, sa_error *err);
 
-/* ---- additions ------------------------------------------------------------ */
+/* ---- variants and lower-level pieces ------------------------------------------ */
 
 /* What clipped_zoom keeps of the zoomed crop: the centred h x w window
  * (hendrycks) or the top-left one (imagecorruptions). Both crop each axis
@@ -63,6 +63,13 @@ int sa__clipped_zoom_ex_f32(float *out, const float *in, int h, int w, int c, do
 int sa__clipped_zoom_ex_f64(double *out, const double *in, int h, int w, int c, double z,
                             sa__zoom_trim trim, sa_error *err);
 
+/* acc += clipped_zoom(in) (the zoomed value rounded to the array type first,
+ * then added in that type), without a temporary image. */
+int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err);
+int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err);
+
 /* Size of the zoomed crop along one axis of length n: crop ch = ceil(n / z),
  * zoomed size round-half-even(ch * z). */
 void sa__clipped_zoom_sizes(int n, double z, int *crop, int *zoomed);
@@ -77,10 +84,10 @@ int sa__motion_blur_f64(double *out, const double *in, int h, int w, int c, doub
 int sa__motion_blur_u8_float(uint8_t *out, const uint8_t *in, int h, int w, int c,
                              double radius, double sigma, double angle_deg, sa_error *err);
 
-/* Motion-blur taps: width 2 * ceil(radius) + 1 (0 for radius <= 0 is not
- * allowed), normalised one-sided Gaussian weights k[i] and offsets
- * (dx[i], dy[i]) (column, row) as ImageMagick computes them. Arrays must
- * hold sa__motion_kernel_width(radius) entries. */
+/* Motion-blur taps (radius > 0): width 2 * ceil(radius) + 1, normalised
+ * one-sided Gaussian weights k[i] and offsets (dx[i], dy[i]) (column, row)
+ * as ImageMagick computes them; output (x, y) sums k[i] * in(x + dx[i],
+ * y + dy[i]). Arrays must hold sa__motion_kernel_width(radius) entries. */
 int sa__motion_kernel_width(double radius);
 void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
                        double angle_deg);

@@ -1,6 +1,7 @@
 #include <math.h>
 
 #include "corruptions.h"
+#include "filters.h"
 #include "test.h"
 #include "weather.h"
 
@@ -289,6 +290,20 @@ static sa_image *colour_chart(int w, int h)
             p[1] = (uint8_t)(s >> 16);
             p[2] = (uint8_t)(s >> 24);
         }
+    }
+    return im;
+}
+
+/* ---- blur family and filter blocks ---------------------------------------- */
+
+/* Deterministic pseudo-random bytes (a small LCG, independent of sa_rng). */
+static sa_image *noise_image(int w, int h, int c, uint32_t seed)
+{
+    sa_image *im = flat(w, h, c, 0);
+    uint32_t s = seed;
+    for (size_t i = 0; i < sa_image_size(im); i++) {
+        s = s * 1664525u + 1013904223u;
+        im->data[i] = (uint8_t)(s >> 24);
     }
     return im;
 }
@@ -695,6 +710,484 @@ static void test_weather_thread_count(void **state)
 #endif
 }
 
+static const sa_corruption blur_kinds[] = {
+    SA_CORRUPT_DEFOCUS_BLUR, SA_CORRUPT_GLASS_BLUR, SA_CORRUPT_MOTION_BLUR,
+    SA_CORRUPT_ZOOM_BLUR, SA_CORRUPT_GAUSSIAN_BLUR,
+};
+#define N_BLUR ((int)(sizeof blur_kinds / sizeof blur_kinds[0]))
+
+/* Direct 2-D evaluation of the separable Gaussian: every output value sums
+ * w_i * w_j * in(b(y + i), b(x + j)) with an independently built kernel. */
+static void naive_gaussian(double *out, const double *in, int h, int w, int c, double sigma,
+                           double truncate, sa__border border)
+{
+    int r = (int)floor(truncate * sigma + 0.5);
+    double *k = malloc((2 * (size_t)r + 1) * sizeof *k);
+    double sum = 0;
+    for (int j = -r; j <= r; j++)
+        sum += k[j + r] = exp(-(double)j * j / (2 * sigma * sigma));
+    for (int j = 0; j <= 2 * r; j++)
+        k[j] /= sum;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < c; ch++) {
+                double acc = 0;
+                for (int i = -r; i <= r; i++)
+                    for (int j = -r; j <= r; j++)
+                        acc += k[i + r] * k[j + r] *
+                               in[((size_t)sa__border_index(y + i, h, border) * w +
+                                   (size_t)sa__border_index(x + j, w, border)) * c + ch];
+                out[((size_t)y * w + x) * c + ch] = acc;
+            }
+    free(k);
+}
+
+static void test_border_index(void **state)
+{
+    (void)state;
+    /* n = 4: a b c d */
+    const int nearest[] = {0, 0, 0, 0, 1, 2, 3, 3, 3, 3};
+    const int reflect[] = {2, 1, 0, 0, 1, 2, 3, 3, 2, 1};
+    const int refl101[] = {3, 2, 1, 0, 1, 2, 3, 2, 1, 0};
+    for (int i = -3; i < 7; i++) {
+        assert_int_equal(sa__border_index(i, 4, SA__BORDER_NEAREST), nearest[i + 3]);
+        assert_int_equal(sa__border_index(i, 4, SA__BORDER_REFLECT), reflect[i + 3]);
+        assert_int_equal(sa__border_index(i, 4, SA__BORDER_REFLECT101), refl101[i + 3]);
+    }
+    /* far outside: the rule repeats (period 2n and 2n - 2) */
+    assert_int_equal(sa__border_index(-9, 4, SA__BORDER_REFLECT), 0);
+    assert_int_equal(sa__border_index(13, 4, SA__BORDER_REFLECT101), 1);
+    assert_int_equal(sa__border_index(-5, 1, SA__BORDER_REFLECT101), 0);
+}
+
+static void test_gaussian_filter_vs_naive(void **state)
+{
+    (void)state;
+    const int h = 13, w = 11, c = 3;
+    const size_t n = (size_t)h * w * c;
+    double *in = malloc(n * sizeof *in), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    float *inf = malloc(n * sizeof *inf), *af = malloc(n * sizeof *af);
+    uint32_t s = 7;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        in[i] = (s >> 8) / 16777216.0;
+        inf[i] = (float)in[i];
+    }
+    const double sigmas[] = {0.4, 1.0, 2.5, 4.0}; /* 4.0: radius 16 > image size */
+    const sa__border borders[] = {SA__BORDER_NEAREST, SA__BORDER_REFLECT, SA__BORDER_REFLECT101};
+    sa_error e = {0};
+    for (int bi = 0; bi < 3; bi++)
+        for (int si = 0; si < 4; si++) {
+            assert_int_equal(
+                sa__gaussian_filter_f64(a, in, h, w, c, sigmas[si], 4.0, borders[bi], &e), 0);
+            naive_gaussian(b, in, h, w, c, sigmas[si], 4.0, borders[bi]);
+            double md = 0;
+            for (size_t i = 0; i < n; i++)
+                md = fmax(md, fabs(a[i] - b[i]));
+            assert_true(md < 1e-12);
+            /* float32 variant: same values up to float rounding per pass */
+            assert_int_equal(
+                sa__gaussian_filter_f32(af, inf, h, w, c, sigmas[si], 4.0, borders[bi], &e), 0);
+            md = 0;
+            for (size_t i = 0; i < n; i++)
+                md = fmax(md, fabs(af[i] - b[i]));
+            assert_true(md < 1e-6);
+        }
+    /* in place (out == in) gives the same as out of place */
+    memcpy(b, in, n * sizeof *b);
+    assert_int_equal(sa__gaussian_filter_f64(b, b, h, w, c, 1.5, 3.0, SA__BORDER_REFLECT, &e), 0);
+    assert_int_equal(sa__gaussian_filter_f64(a, in, h, w, c, 1.5, 3.0, SA__BORDER_REFLECT, &e), 0);
+    assert_memory_equal(a, b, n * sizeof *a);
+    /* sigma 0 (and <= 1e-15): identity, bit for bit */
+    assert_int_equal(sa__gaussian_filter_f64(a, in, h, w, c, 0.0, 4.0, SA__BORDER_NEAREST, &e), 0);
+    assert_memory_equal(a, in, n * sizeof *a);
+    /* constant image unchanged (kernel sums to 1) */
+    for (size_t i = 0; i < n; i++)
+        b[i] = 0.375;
+    assert_int_equal(sa__gaussian_filter_f64(a, b, h, w, c, 2.0, 4.0, SA__BORDER_NEAREST, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabs(a[i] - 0.375) < 1e-15);
+    free(in);
+    free(a);
+    free(b);
+    free(inf);
+    free(af);
+}
+
+/* Hand-checked: an impulse under sigma 1 (radius 4). The 1-D weights are
+ * exp(-j^2/2) / S with S = 1 + 2 (e^-0.5 + e^-2 + e^-4.5 + e^-8) = 2.5066208,
+ * so w0 = 0.39894347 and w1 = 0.24197145; the 2-D response is w_i * w_j. */
+static void test_gaussian_filter_impulse(void **state)
+{
+    (void)state;
+    double in[81] = {0}, out[81];
+    in[4 * 9 + 4] = 1.0;
+    sa_error e = {0};
+    assert_int_equal(sa__gaussian_filter_f64(out, in, 9, 9, 1, 1.0, 4.0, SA__BORDER_NEAREST, &e), 0);
+    assert_true(fabs(out[4 * 9 + 4] - 0.15915589174187972) < 1e-15);
+    assert_true(fabs(out[4 * 9 + 5] - 0.09653292801535476) < 1e-15);
+    assert_true(fabs(out[3 * 9 + 4] - 0.09653292801535476) < 1e-15);
+    assert_true(fabs(out[3 * 9 + 5] - 0.24197144565660073 * 0.24197144565660073) < 1e-15);
+    double sum = 0;
+    for (int i = 0; i < 81; i++)
+        sum += out[i];
+    assert_true(fabs(sum - 1.0) < 1e-12);
+}
+
+/* Disk kernel sums and taps above 1e-12 (ImageNet, then CIFAR radii). */
+static void test_disk_kernel(void **state)
+{
+    (void)state;
+    const double p[2][5][2] = {{{3, 0.1}, {4, 0.5}, {6, 0.5}, {8, 0.5}, {10, 0.5}},
+                               {{0.3, 0.4}, {0.4, 0.5}, {0.5, 0.6}, {1, 0.2}, {1.5, 0.1}}};
+    const double sums[2][5] = {{1, 1, 1, 1.012975, 1.010786}, {1, 1, 1, 1, 1}};
+    const int taps[2][5] = {{29, 89, 169, 257, 429}, {9, 9, 9, 21, 9}};
+    sa_error e = {0};
+    for (int t = 0; t < 2; t++)
+        for (int s = 0; s < 5; s++) {
+            int half;
+            assert_int_equal(sa__disk_kernel(NULL, &half, p[t][s][0], p[t][s][1], &e), 0);
+            assert_int_equal(half, p[t][s][0] > 8 ? (int)p[t][s][0] : 8);
+            size_t kn = (size_t)(2 * half + 1) * (size_t)(2 * half + 1);
+            float *k = malloc(kn * sizeof *k);
+            assert_int_equal(sa__disk_kernel(k, &half, p[t][s][0], p[t][s][1], &e), 0);
+            double sum = 0;
+            int count = 0;
+            for (size_t i = 0; i < kn; i++) {
+                sum += k[i];
+                count += k[i] > 1e-12;
+            }
+            assert_true(fabs(sum - sums[t][s]) < 1e-6);
+            assert_int_equal(count, taps[t][s]);
+            /* symmetric under both flips */
+            int n = 2 * half + 1;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) {
+                    assert_true(k[i * n + j] == k[(n - 1 - i) * n + j]);
+                    assert_true(k[i * n + j] == k[i * n + (n - 1 - j)]);
+                }
+            free(k);
+        }
+}
+
+static double arange_factor(double step, int i)
+{
+    return 1.0 + (double)i * ((1.0 + step) - 1.0);
+}
+
+static void test_clipped_zoom_sizes(void **state)
+{
+    (void)state;
+    struct {
+        int n;
+        double z;
+        int ch, m;
+    } cases[] = {
+        {224, arange_factor(0.01, 0), 224, 224},  {224, arange_factor(0.01, 1), 222, 224},
+        {224, arange_factor(0.01, 3), 218, 225},  {224, arange_factor(0.01, 10), 204, 224},
+        {224, arange_factor(0.01, 11), 202, 224}, {224, arange_factor(0.01, 13), 199, 225},
+        {224, arange_factor(0.02, 10), 187, 224}, {224, arange_factor(0.02, 12), 181, 224},
+        {224, arange_factor(0.03, 10), 173, 225}, {32, arange_factor(0.01, 1), 32, 32},
+        {32, arange_factor(0.01, 2), 32, 33},     {32, arange_factor(0.01, 19), 27, 32},
+        {32, arange_factor(0.01, 25), 26, 33},    {224, 3.0, 75, 225},
+        {224, 4.5, 50, 225},                      {224, 2.5, 90, 225},
+        {32, 1.75, 19, 33},                       {32, 2.25, 15, 34},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int ch, m;
+        sa__clipped_zoom_sizes(cases[i].n, cases[i].z, &ch, &m);
+        assert_int_equal(ch, cases[i].ch);
+        assert_int_equal(m, cases[i].m);
+    }
+}
+
+static void test_clipped_zoom_values(void **state)
+{
+    (void)state;
+    const int h = 24, w = 20, c = 3;
+    const size_t n = (size_t)h * w * c;
+    float *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
+    double *ind = malloc(n * sizeof *ind), *outd = malloc(n * sizeof *outd);
+    for (size_t i = 0; i < n; i++)
+        ind[i] = in[i] = (float)((i * 37) % 101) / 100.0f;
+    sa_error e = {0};
+    /* z = 1 is the identity */
+    assert_int_equal(sa__clipped_zoom_f32(out, in, h, w, c, 1.0, &e), 0);
+    assert_memory_equal(out, in, n * sizeof *in);
+    /* zooming a constant image keeps it constant, both trims */
+    for (size_t i = 0; i < n; i++)
+        ind[i] = 0.25;
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(sa__clipped_zoom_ex_f64(outd, ind, h, w, c, 1.37, (sa__zoom_trim)t, &e), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_true(fabs(outd[i] - 0.25) < 1e-15);
+    }
+    /* z = 2 on a ramp along x: the crop [5, 15) of columns spread over 20
+     * outputs at source spacing 9/19 (corner-aligned) */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < c; k++)
+                ind[((size_t)y * w + x) * c + k] = x;
+    assert_int_equal(sa__clipped_zoom_ex_f64(outd, ind, h, w, c, 2.0, SA__ZOOM_TRIM_CENTRED, &e), 0);
+    for (int x = 0; x < w; x++)
+        assert_true(fabs(outd[((size_t)3 * w + x) * c + 1] - (5.0 + x * 9.0 / 19.0)) < 1e-12);
+    /* rounding can put the last corner-aligned coordinate past the crop
+     * (26 at z = 1.75: crop 15, zoomed 26, 25 * (14 / 25) > 14): like
+     * scipy's constant mode, that row and column are 0 */
+    double *ones = malloc(26 * 26 * sizeof *ones), *z = malloc(26 * 26 * sizeof *z);
+    for (int i = 0; i < 26 * 26; i++)
+        ones[i] = 1.0;
+    assert_int_equal(sa__clipped_zoom_f64(z, ones, 26, 26, 1, 1.75, &e), 0);
+    for (int y = 0; y < 26; y++)
+        for (int x = 0; x < 26; x++)
+            assert_true(fabs(z[y * 26 + x] - ((y == 25 || x == 25) ? 0.0 : 1.0)) < 1e-12);
+    assert_true(sa__clipped_zoom_f64(z, ones, 26, 26, 1, 0.5, &e) < 0);
+    /* the accumulating form adds the same float32 values */
+    float *acc = malloc(n * sizeof *acc), *ref = malloc(n * sizeof *ref);
+    for (size_t i = 0; i < n; i++)
+        acc[i] = ref[i] = 0.5f * in[i];
+    assert_int_equal(sa__clipped_zoom_ex_f32(out, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    assert_int_equal(sa__clipped_zoom_add_f32(acc, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        ref[i] += out[i];
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    free(acc);
+    free(ref);
+    free(ones);
+    free(z);
+    free(in);
+    free(out);
+    free(ind);
+    free(outd);
+}
+
+static void test_motion_kernel(void **state)
+{
+    (void)state;
+    const double radii[] = {10, 15, 20, 6, 8, 9, 1.5};
+    const int widths[] = {21, 31, 41, 13, 17, 19, 5};
+    double k[64];
+    int dx[64], dy[64];
+    for (int t = 0; t < 7; t++) {
+        assert_int_equal(sa__motion_kernel_width(radii[t]), widths[t]);
+        sa__motion_kernel(k, dx, dy, radii[t], 3.0, 30.0);
+        double sum = 0;
+        for (int i = 0; i < widths[t]; i++) {
+            sum += k[i];
+            if (i)
+                assert_true(k[i] < k[i - 1]); /* one-sided, decreasing */
+        }
+        assert_true(fabs(sum - 1.0) < 1e-12);
+        assert_int_equal(dx[0], 0);
+        assert_int_equal(dy[0], 0);
+    }
+    /* ceil(v - 0.5) offsets along 0, 90 and -45 degrees */
+    sa__motion_kernel(k, dx, dy, 3, 2, 0.0);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(dx[i], i);
+        assert_int_equal(dy[i], 0);
+    }
+    sa__motion_kernel(k, dx, dy, 3, 2, 90.0);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(dx[i], 0);
+        assert_int_equal(dy[i], i);
+    }
+    sa__motion_kernel(k, dx, dy, 3, 2, -45.0);
+    for (int i = 0; i < 7; i++) {
+        int e = (int)ceil(i * sqrt(0.5) - 0.5);
+        assert_int_equal(dx[i], e);
+        assert_int_equal(dy[i], -e);
+    }
+}
+
+/* An impulse spreads along the drawn angle: every lit output pixel lies on
+ * the ray from the impulse against the motion direction, and the streak is
+ * long. */
+static void test_motion_impulse(void **state)
+{
+    (void)state;
+    const int n = 64, cy = 32, cx = 32;
+    sa_image *in = flat(n, n, 1, 0);
+    in->data[cy * n + cx] = 255;
+    for (int p = 0; p < 3; p++) {
+        sa_corrupt_params table = p == 0 ? SA_PARAMS_IMAGENET : p == 1 ? SA_PARAMS_CIFAR : SA_PARAMS_ANY;
+        for (uint64_t seed = 1; seed <= 4; seed++) {
+            sa_image *out = run(in, SA_CORRUPT_MOTION_BLUR, 1, table, SA_RNG_NUMPY, seed);
+            sa_rng r;
+            sa_rng_seed(&r, SA_RNG_NUMPY, seed);
+            double th = sa_rng_uniform(&r, -45, 45) * 3.14159265358979323846 / 180.0;
+            double ux = cos(th), uy = sin(th);
+            int lit = 0;
+            double far = 0;
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    if (!out->data[y * n + x])
+                        continue;
+                    lit++;
+                    /* output (x, y) samples (x + dx, y + dy): lit pixels sit
+                     * at the impulse minus the tap offset */
+                    double vx = cx - x, vy = cy - y;
+                    double along = vx * ux + vy * uy, across = fabs(-vx * uy + vy * ux);
+                    assert_true(along > -0.5);
+                    assert_true(across < 1.0);
+                    far = fmax(far, along);
+                }
+            assert_true(lit >= 3);
+            assert_true(far >= 2.0);
+            sa_image_free(out);
+        }
+    }
+    sa_image_free(in);
+}
+
+static double hf_energy(const sa_image *im)
+{
+    double e = 0;
+    const int c = im->c;
+    for (int y = 0; y + 1 < im->h; y++)
+        for (int x = 0; x + 1 < im->w; x++)
+            for (int k = 0; k < c; k++) {
+                double v = im->data[((size_t)y * im->w + x) * c + k];
+                double r = im->data[((size_t)y * im->w + x + 1) * c + k];
+                double d = im->data[((size_t)(y + 1) * im->w + x) * c + k];
+                e += (v - r) * (v - r) + (v - d) * (v - d);
+            }
+    return e;
+}
+
+static void test_gaussian_blur_severity(void **state)
+{
+    (void)state;
+    sa_image *in = noise_image(48, 40, 3, 3);
+    for (int p = 0; p < 2; p++) {
+        double prev = hf_energy(in);
+        for (int s = 1; s <= 5; s++) {
+            sa_image *o = run(in, SA_CORRUPT_GAUSSIAN_BLUR, s,
+                              p ? SA_PARAMS_CIFAR : SA_PARAMS_IMAGENET, SA_RNG_FAST, 1);
+            double e = hf_energy(o);
+            assert_true(e < prev);
+            prev = e;
+            sa_image_free(o);
+        }
+    }
+    sa_image_free(in);
+}
+
+/* CIFAR glass blur severity 1: sigma 0.05 is a radius-0 (identity) filter,
+ * delta 1, one iteration, so the result is the shuffle alone (plus the two
+ * 8-bit truncations). Pixels are labelled by position, every output pixel
+ * must come from within one pixel, row and column 0 are never written, and
+ * some pixels do move. */
+static void test_glass_blur_local(void **state)
+{
+    (void)state;
+    const int n = 32;
+    sa_image *in = flat(n, n, 3, 0);
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++) {
+            in->data[(y * n + x) * 3 + 0] = (uint8_t)(x * 8);
+            in->data[(y * n + x) * 3 + 1] = (uint8_t)(y * 8);
+        }
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        sa_image *o = run(in, SA_CORRUPT_GLASS_BLUR, 1, SA_PARAMS_CIFAR, SA_RNG_NUMPY, seed);
+        int moved = 0;
+        for (int y = 0; y < n; y++)
+            for (int x = 0; x < n; x++) {
+                const uint8_t *p = o->data + (y * n + x) * 3;
+                int sx = (p[0] + 4) / 8, sy = (p[1] + 4) / 8;
+                assert_true(abs(sx - x) <= 1 && abs(sy - y) <= 1);
+                if (x == 0 || y == 0)
+                    assert_true(sx == x && sy == y);
+                moved += sx != x || sy != y;
+            }
+        assert_true(moved > n * n / 4);
+        sa_image_free(o);
+    }
+    sa_image_free(in);
+}
+
+/* Same seed, same bytes; and the same bytes for 1 and 2 threads. */
+static void test_blur_deterministic_threads(void **state)
+{
+    (void)state;
+    sa_image *in = noise_image(96, 80, 3, 11); /* above the threading threshold */
+    const sa_corrupt_params tables[] = {SA_PARAMS_IMAGENET, SA_PARAMS_CIFAR, SA_PARAMS_ANY};
+    for (int k = 0; k < N_BLUR; k++)
+        for (int t = 0; t < 3; t++) {
+            int sev = 1 + (k + t) % 5;
+#ifdef _OPENMP
+            omp_set_num_threads(1);
+#endif
+            sa_image *a = run(in, blur_kinds[k], sev, tables[t], SA_RNG_NUMPY, 5);
+            sa_image *b = run(in, blur_kinds[k], sev, tables[t], SA_RNG_NUMPY, 5);
+#ifdef _OPENMP
+            omp_set_num_threads(2);
+#endif
+            sa_image *c = run(in, blur_kinds[k], sev, tables[t], SA_RNG_NUMPY, 5);
+            assert_memory_equal(a->data, b->data, sa_image_size(in));
+            assert_memory_equal(a->data, c->data, sa_image_size(in));
+            sa_image_free(a);
+            sa_image_free(b);
+            sa_image_free(c);
+        }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    sa_image_free(in);
+}
+
+/* A constant image stays (nearly) constant: blurs only move each value by
+ * the 8-bit truncations, and ImageNet defocus s4/s5 by its kernel sum
+ * (1.013 and 1.011: 137 -> 138). Motion and glass draw random numbers and
+ * still must not change a flat image. */
+static void test_blur_flat(void **state)
+{
+    (void)state;
+    const sa_corrupt_params tables[] = {SA_PARAMS_IMAGENET, SA_PARAMS_CIFAR, SA_PARAMS_ANY};
+    for (int c = 1; c <= 3; c += 2) {
+        sa_image *in = flat(40, 48, c, 137);
+        for (int k = 0; k < N_BLUR; k++)
+            for (int t = 0; t < 3; t++)
+                for (int s = 1; s <= 5; s++) {
+                    sa_image *o = run(in, blur_kinds[k], s, tables[t], SA_RNG_FAST, 9);
+                    for (size_t i = 0; i < sa_image_size(o); i++)
+                        assert_true(o->data[i] >= 135 && o->data[i] <= 138);
+                    sa_image_free(o);
+                }
+        sa_image_free(in);
+    }
+}
+
+/* Blurs keep a noise image's mean (up to truncation and the defocus kernel
+ * sum) and work on grey, odd and tiny sizes. The mean is not checked below
+ * 32 pixels a side: there the size-generic motion blur drops the taps that
+ * reach past the image, as imagecorruptions does, and darkens. */
+static void test_blur_shapes(void **state)
+{
+    (void)state;
+    const int dims[][3] = {{224, 224, 3}, {32, 32, 3}, {37, 23, 1}, {5, 7, 3}, {1, 1, 1}};
+    for (int d = 0; d < 5; d++) {
+        sa_image *in = noise_image(dims[d][0], dims[d][1], dims[d][2], 2);
+        double m0 = 0;
+        for (size_t i = 0; i < sa_image_size(in); i++)
+            m0 += in->data[i];
+        m0 /= (double)sa_image_size(in);
+        for (int k = 0; k < N_BLUR; k++)
+            for (int s = 1; s <= 5; s += 2) {
+                sa_image *o = run(in, blur_kinds[k], s, SA_PARAMS_AUTO, SA_RNG_FAST, 3);
+                double m = 0;
+                for (size_t i = 0; i < sa_image_size(o); i++)
+                    m += o->data[i];
+                m /= (double)sa_image_size(o);
+                if (dims[d][0] >= 32 && dims[d][1] >= 32 && fabs(m - m0) >= 6.0)
+                    fail_msg("%s s%d %dx%dx%d: mean %g -> %g", sa_corruption_name(blur_kinds[k]), s,
+                             dims[d][0], dims[d][1], dims[d][2], m0, m);
+                sa_image_free(o);
+            }
+        sa_image_free(in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +1209,19 @@ int main(void)
         cmocka_unit_test(test_snow_spatter_run),
         cmocka_unit_test(test_snow_spatter_effects),
         cmocka_unit_test(test_weather_thread_count),
+        cmocka_unit_test(test_border_index),
+        cmocka_unit_test(test_gaussian_filter_vs_naive),
+        cmocka_unit_test(test_gaussian_filter_impulse),
+        cmocka_unit_test(test_disk_kernel),
+        cmocka_unit_test(test_clipped_zoom_sizes),
+        cmocka_unit_test(test_clipped_zoom_values),
+        cmocka_unit_test(test_motion_kernel),
+        cmocka_unit_test(test_motion_impulse),
+        cmocka_unit_test(test_gaussian_blur_severity),
+        cmocka_unit_test(test_glass_blur_local),
+        cmocka_unit_test(test_blur_deterministic_threads),
+        cmocka_unit_test(test_blur_flat),
+        cmocka_unit_test(test_blur_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
