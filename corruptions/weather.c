@@ -7,6 +7,16 @@
  * fixed-size rules of the ImageNet or CIFAR table (fog larger than the
  * plasma, frost larger than the texture), the size-generic rule is used for
  * that step.
+ *
+ * Frost textures: sa_corrupt_options.frost when given (RGB images, borrowed;
+ * the index is drawn in [0, min(n_frost, 5)), so with the reference's six
+ * files frost6 is never used, as in the reference); otherwise the built-in
+ * procedural textures of frost_textures.c, evaluated only where needed.
+ *
+ * One-channel images follow imagecorruptions' grey branches: fog and snow
+ * use the value itself as grey; frost blends the grey 0.2989, 0.5870, 0.1140
+ * of the texture (weights applied in OpenCV's B, G, R order, as the
+ * reference does).
  */
 #include <limits.h>
 #include <math.h>
