@@ -6,6 +6,10 @@
  * mean, histogram equalisation, an emboss filter and another box mean. Each
  * step is written here with the integer arithmetic of the library the
  * reference calls, so the 8-bit intermediates agree exactly.
+ *
+ * One-channel images follow imagecorruptions' grey branches: the spatter
+ * colour term is reduced with the grey weights 0.2989, 0.5870, 0.1140
+ * before it is added.
  */
 #include <limits.h>
 #include <math.h>
