@@ -204,8 +204,7 @@ int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, in
     int rc = 0;
     float *x = malloc(n * sizeof *x);
     float *acc = calloc(n, sizeof *acc);
-    float *layer = malloc(n * sizeof *layer);
-    if (!x || !acc || !layer) {
+    if (!x || !acc) {
         rc = nomem(err, "zoom_blur");
         goto done;
     }
@@ -219,10 +218,12 @@ int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, in
     const double delta = (1.0 + p.step) - 1.0;
     for (int i = 0; i < p.count; i++) {
         double z = 1.0 + (double)i * delta;
-        if ((rc = sa__clipped_zoom_ex_f32(layer, x, in->h, in->w, in->c, z, trim, err)) < 0)
+        /* z = 1 is an exact copy (weights 1 and 0 at integral coordinates) */
+        if (i == 0)
+            for (size_t j = 0; j < n; j++)
+                acc[j] += x[j];
+        else if ((rc = sa__clipped_zoom_add_f32(acc, x, in->h, in->w, in->c, z, trim, err)) < 0)
             goto done;
-        for (size_t j = 0; j < n; j++)
-            acc[j] += layer[j];
     }
     const float div = (float)(p.count + 1);
     for (size_t i = 0; i < n; i++) {
@@ -234,7 +235,6 @@ int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, in
 done:
     free(x);
     free(acc);
-    free(layer);
     return rc;
 }
 

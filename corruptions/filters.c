@@ -406,58 +406,94 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
 /* Value at kept output (row o, column p): scipy's sum over the 2 x 2 (x the
  * channel axis, whose second weight is 0) footprint, in this order:
  * t = 0 + (v00 * wr0) * wc0 + (v01 * wr0) * wc1 + (v10 * wr1) * wc0 + (v11 * wr1) * wc1. */
+#define ZOOM_PIXEL(T, K)                                                                            \
+    do {                                                                                           \
+        double t = 0.0;                                                                            \
+        t += a[c0 + (K)] * wc0;                                                                    \
+        t += a[c1 + (K)] * wc1;                                                                    \
+        t += b[c0 + (K)] * wc0;                                                                    \
+        t += b[c1 + (K)] * wc1;                                                                    \
+        d[K] = add ? d[K] + (T)t : (T)t;                                                           \
+    } while (0)
+
+/* With `add`, out += zoomed (in the array type: float32 additions for the
+ * f32 variant, as numpy's += on float32 arrays), else out = zoomed. The row
+ * products v * wr0 and v * wr1 are formed once per source row (a, b). */
 #define DEFINE_CLIPPED_ZOOM(SUFFIX, T)                                                             \
-    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
-                                     sa__zoom_trim trim, sa_error *err)                           \
+    static int zoom_core_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,             \
+                                  sa__zoom_trim trim, int add, sa_error *err)                     \
     {                                                                                              \
         if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)                                \
             return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
                                 "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w,    \
                                 c);                                                                \
-        zoom_axis ar = {0}, ac = {0};                                                              \
-        if (zoom_axis_init(&ar, h, z, trim) < 0)                                                   \
-            return nomem(err, "clipped_zoom");                                                     \
-        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
-            zoom_axis_free(&ar);                                                                   \
-            return nomem(err, "clipped_zoom");                                                     \
-        }                                                                                          \
         const size_t rowlen = (size_t)w * (size_t)c;                                               \
         const size_t n = rowlen * (size_t)h;                                                       \
         const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        (void)nt;                                                                                  \
+        zoom_axis ar = {0}, ac = {0};                                                              \
+        double *scratch = malloc((size_t)nt * 2 * rowlen * sizeof *scratch);                      \
+        if (!scratch || zoom_axis_init(&ar, h, z, trim) < 0) {                                     \
+            free(scratch);                                                                         \
+            return nomem(err, "clipped_zoom");                                                     \
+        }                                                                                          \
+        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
+            zoom_axis_free(&ar);                                                                   \
+            free(scratch);                                                                         \
+            return nomem(err, "clipped_zoom");                                                     \
+        }                                                                                          \
         SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
         {                                                                                          \
             T *dst = out + (size_t)y * rowlen;                                                     \
             if (!ar.valid[y]) {                                                                    \
-                for (size_t m = 0; m < rowlen; m++)                                                \
-                    dst[m] = 0;                                                                    \
+                if (!add)                                                                          \
+                    for (size_t m = 0; m < rowlen; m++)                                            \
+                        dst[m] = 0;                                                                \
                 continue;                                                                          \
             }                                                                                      \
+            double *a = scratch + (size_t)thread_id() * 2 * rowlen, *b = a + rowlen;               \
             const T *r0 = in + (size_t)ar.i0[y] * rowlen;                                          \
             const T *r1 = in + (size_t)ar.i1[y] * rowlen;                                          \
             const double wr0 = ar.w0[y], wr1 = ar.w1[y];                                           \
+            for (size_t m = 0; m < rowlen; m++) {                                                  \
+                a[m] = (double)r0[m] * wr0;                                                        \
+                b[m] = (double)r1[m] * wr1;                                                        \
+            }                                                                                      \
             for (int x = 0; x < w; x++) {                                                          \
                 T *d = dst + (size_t)x * (size_t)c;                                                \
                 if (!ac.valid[x]) {                                                                \
-                    for (int k = 0; k < c; k++)                                                    \
-                        d[k] = 0;                                                                  \
+                    if (!add)                                                                      \
+                        for (int k = 0; k < c; k++)                                                \
+                            d[k] = 0;                                                              \
                     continue;                                                                      \
                 }                                                                                  \
                 const size_t c0 = (size_t)ac.i0[x] * (size_t)c, c1 = (size_t)ac.i1[x] * (size_t)c; \
                 const double wc0 = ac.w0[x], wc1 = ac.w1[x];                                       \
-                for (int k = 0; k < c; k++) {                                                      \
-                    double t = 0.0;                                                                \
-                    t += ((double)r0[c0 + k] * wr0) * wc0;                                         \
-                    t += ((double)r0[c1 + k] * wr0) * wc1;                                         \
-                    t += ((double)r1[c0 + k] * wr1) * wc0;                                         \
-                    t += ((double)r1[c1 + k] * wr1) * wc1;                                         \
-                    d[k] = (T)t;                                                                   \
+                if (c == 3) {                                                                      \
+                    ZOOM_PIXEL(T, 0);                                                                 \
+                    ZOOM_PIXEL(T, 1);                                                                 \
+                    ZOOM_PIXEL(T, 2);                                                                 \
+                } else {                                                                           \
+                    for (int k = 0; k < c; k++)                                                    \
+                        ZOOM_PIXEL(T, k);                                                             \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
         zoom_axis_free(&ar);                                                                       \
         zoom_axis_free(&ac);                                                                       \
+        free(scratch);                                                                             \
         return 0;                                                                                  \
+    }                                                                                              \
+                                                                                                   \
+    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
+                                     sa__zoom_trim trim, sa_error *err)                           \
+    {                                                                                              \
+        return zoom_core_##SUFFIX(out, in, h, w, c, z, trim, 0, err);                              \
+    }                                                                                              \
+                                                                                                   \
+    int sa__clipped_zoom_add_##SUFFIX(T *acc, const T *in, int h, int w, int c, double z,         \
+                                      sa__zoom_trim trim, sa_error *err)                          \
+    {                                                                                              \
+        return zoom_core_##SUFFIX(acc, in, h, w, c, z, trim, 1, err);                              \
     }
 
 DEFINE_CLIPPED_ZOOM(f32, float)

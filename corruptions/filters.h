@@ -63,6 +63,13 @@ int sa__clipped_zoom_ex_f32(float *out, const float *in, int h, int w, int c, do
 int sa__clipped_zoom_ex_f64(double *out, const double *in, int h, int w, int c, double z,
                             sa__zoom_trim trim, sa_error *err);
 
+/* acc += clipped_zoom(in) (the zoomed value rounded to the array type first,
+ * then added in that type), without a temporary image. */
+int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err);
+int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err);
+
 /* Size of the zoomed crop along one axis of length n: crop ch = ceil(n / z),
  * zoomed size round-half-even(ch * z). */
 void sa__clipped_zoom_sizes(int n, double z, int *crop, int *zoomed);

@@ -4,6 +4,7 @@
 #include "filters.h"
 #include "internal.h"
 #include "test.h"
+#include "weather.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -504,6 +505,31 @@ static void test_elastic_constant_image(void **state)
         }
 }
 
+/* ---- weather and extra corruptions ---------------------------------- */
+
+/* An image whose pixels cover greys, black, white, pure and mixed hues and
+ * ties between channels. */
+static sa_image *colour_chart(int w, int h)
+{
+    sa_image *im = flat(w, h, 3, 0);
+    uint32_t s = 12345u;
+    for (int i = 0; i < w * h; i++) {
+        uint8_t *p = im->data + 3 * i;
+        s = s * 1664525u + 1013904223u;
+        switch (i % 8) {
+        case 0: p[0] = p[1] = p[2] = (uint8_t)(s >> 24); break;         /* grey */
+        case 1: p[0] = p[1] = p[2] = 0; break;                          /* black */
+        case 2: p[0] = (uint8_t)(s >> 24); p[1] = p[0]; p[2] = (uint8_t)(s >> 8); break;
+        case 3: p[0] = (uint8_t)(s >> 8); p[1] = (uint8_t)(s >> 16); p[2] = p[1]; break;
+        default:
+            p[0] = (uint8_t)(s >> 8);
+            p[1] = (uint8_t)(s >> 16);
+            p[2] = (uint8_t)(s >> 24);
+        }
+    }
+    return im;
+}
+
 /* ---- blur family and filter blocks ---------------------------------------- */
 
 /* Deterministic pseudo-random bytes (a small LCG, independent of sa_rng). */
@@ -516,6 +542,408 @@ static sa_image *noise_image(int w, int h, int c, uint32_t seed)
         im->data[i] = (uint8_t)(s >> 24);
     }
     return im;
+}
+
+/* Oracle: scikit-image's rgb2hsv / hsv2rgb written out for one pixel. */
+static void oracle_hsv_edit(const uint8_t *in, uint8_t *out, int sat, double a, double b)
+{
+    double c[3] = {in[0] / 255.0, in[1] / 255.0, in[2] / 255.0};
+    double v = fmax(c[0], fmax(c[1], c[2]));
+    double d = v - fmin(c[0], fmin(c[1], c[2]));
+    double s = d == 0.0 ? 0.0 : d / v;
+    double h = 0.0;
+    if (d != 0.0) {
+        if (c[0] == v)
+            h = (c[1] - c[2]) / d;
+        if (c[1] == v)
+            h = 2.0 + (c[2] - c[0]) / d;
+        if (c[2] == v)
+            h = 4.0 + (c[0] - c[1]) / d;
+        h = h / 6.0 - floor(h / 6.0);
+    }
+    if (sat)
+        s = fmin(fmax(s * a + b, 0.0), 1.0);
+    else
+        v = fmin(fmax(v + a, 0.0), 1.0);
+    double hi = floor(h * 6.0), f = h * 6.0 - hi;
+    double pp = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
+    double r[6][3] = {{v, t, pp}, {q, v, pp}, {pp, v, t}, {pp, q, v}, {t, pp, v}, {v, pp, q}};
+    int k = (int)hi % 6;
+    for (int j = 0; j < 3; j++) {
+        double y = fmin(fmax(r[k][j], 0.0), 1.0) * 255.0;
+        out[j] = (uint8_t)y;
+    }
+}
+
+static void test_brightness_saturate_hsv(void **state)
+{
+    (void)state;
+    const double bright[2][5] = {{0.1, 0.2, 0.3, 0.4, 0.5}, {0.05, 0.1, 0.15, 0.2, 0.3}};
+    const double satab[2][5][2] = {{{0.3, 0}, {0.1, 0}, {2, 0}, {5, 0.1}, {20, 0.2}},
+                                   {{0.3, 0}, {0.1, 0}, {1.5, 0}, {2, 0.1}, {2.5, 0.2}}};
+    sa_image *in = colour_chart(61, 43);
+    for (int tab = 0; tab < 2; tab++) {
+        sa_corrupt_params p = tab ? SA_PARAMS_CIFAR : SA_PARAMS_IMAGENET;
+        for (int sev = 1; sev <= 5; sev++) {
+            sa_image *o = run(in, SA_CORRUPT_BRIGHTNESS, sev, p, SA_RNG_FAST, 0);
+            sa_image *t = run(in, SA_CORRUPT_SATURATE, sev, p, SA_RNG_FAST, 0);
+            for (int i = 0; i < in->w * in->h; i++) {
+                uint8_t e[3];
+                oracle_hsv_edit(in->data + 3 * i, e, 0, bright[tab][sev - 1], 0);
+                assert_memory_equal(o->data + 3 * i, e, 3);
+                oracle_hsv_edit(in->data + 3 * i, e, 1, satab[tab][sev - 1][0],
+                                satab[tab][sev - 1][1]);
+                assert_memory_equal(t->data + 3 * i, e, 3);
+            }
+            sa_image_free(o);
+            sa_image_free(t);
+        }
+    }
+    sa_image_free(in);
+    /* A black pixel becomes grey (c, c, c); a grey pixel turns reddish
+     * under saturate with b > 0 (hue 0): (V, V(1-b), V(1-b)). */
+    sa_image *black = flat(4, 4, 3, 0);
+    sa_image *o = run(black, SA_CORRUPT_BRIGHTNESS, 3, SA_PARAMS_IMAGENET, SA_RNG_FAST, 0);
+    for (int i = 0; i < 48; i++)
+        assert_int_equal(o->data[i], (uint8_t)(0.3 * 255.0));
+    sa_image_free(o);
+    sa_image *grey = flat(4, 4, 3, 200);
+    o = run(grey, SA_CORRUPT_SATURATE, 5, SA_PARAMS_IMAGENET, SA_RNG_FAST, 0);
+    const double v = 200 / 255.0;
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(o->data[3 * i], 200);
+        assert_int_equal(o->data[3 * i + 1], (uint8_t)(v * (1 - 0.2) * 255.0));
+        assert_int_equal(o->data[3 * i + 2], (uint8_t)(v * (1 - 0.2) * 255.0));
+        assert_true(o->data[3 * i] > o->data[3 * i + 1]);
+    }
+    sa_image_free(o);
+    o = run(grey, SA_CORRUPT_SATURATE, 3, SA_PARAMS_IMAGENET, SA_RNG_FAST, 0);
+    for (int i = 0; i < 48; i++)
+        assert_int_equal(o->data[i], 200); /* b = 0: grey stays grey */
+    sa_image_free(o);
+    sa_image_free(black);
+    sa_image_free(grey);
+}
+
+/* Speckle: y = x + x n, n ~ N(0, c^2): on flat grey the spread is x c 255. */
+static void test_speckle_sigma(void **state)
+{
+    (void)state;
+    const double in_c[5] = {0.15, 0.2, 0.35, 0.45, 0.6};
+    const double c10_c[5] = {0.06, 0.1, 0.12, 0.16, 0.2};
+    sa_image *in = flat(256, 256, 3, 100);
+    for (int sev = 1; sev <= 2; sev++) {
+        sa_image *o = run(in, SA_CORRUPT_SPECKLE_NOISE, sev, SA_PARAMS_IMAGENET, SA_RNG_FAST, 5);
+        double m, sd;
+        stats(o, &m, &sd);
+        assert_true(fabs(sd - 100 * in_c[sev - 1]) < 0.02 * 100 * in_c[sev - 1] + 0.3);
+        assert_true(fabs(m - 99.5) < 0.4);
+        sa_image_free(o);
+    }
+    for (int sev = 1; sev <= 5; sev++) {
+        sa_image *o = run(in, SA_CORRUPT_SPECKLE_NOISE, sev, SA_PARAMS_CIFAR, SA_RNG_NUMPY, 6);
+        double m, sd;
+        stats(o, &m, &sd);
+        assert_true(fabs(sd - 100 * c10_c[sev - 1]) < 0.02 * 100 * c10_c[sev - 1] + 0.3);
+        sa_image_free(o);
+    }
+    sa_image_free(in);
+}
+
+/* Plasma: values in [0, 1] reaching both ends, deterministic, and exactly
+ * 3 k^2 uniforms per level (k = 1, 2, ..., size / 2). */
+static void test_fog_plasma(void **state)
+{
+    (void)state;
+    const int sizes[3] = {4, 32, 256};
+    for (int si = 0; si < 3; si++) {
+        const int n = sizes[si];
+        for (int f32 = 0; f32 <= 1; f32++) {
+            double *a = malloc(sizeof(double) * n * n), *b = malloc(sizeof(double) * n * n);
+            assert_non_null(a);
+            assert_non_null(b);
+            sa_rng r1, r2, r3;
+            sa_rng_seed(&r1, SA_RNG_NUMPY, 42);
+            sa_rng_seed(&r2, SA_RNG_NUMPY, 42);
+            sa_rng_seed(&r3, SA_RNG_NUMPY, 42);
+            sa__plasma_fractal(a, n, 2.0, f32, &r1);
+            sa__plasma_fractal(b, n, 2.0, f32, &r2);
+            assert_memory_equal(a, b, sizeof(double) * n * n);
+            double lo = 1, hi = 0;
+            for (int i = 0; i < n * n; i++) {
+                assert_true(a[i] >= 0.0 && a[i] <= 1.0);
+                lo = fmin(lo, a[i]);
+                hi = fmax(hi, a[i]);
+                if (f32)
+                    assert_true(a[i] == (double)(float)a[i]);
+            }
+            assert_true(lo == 0.0 && hi == 1.0);
+            for (int k = 1; k < n; k *= 2)
+                for (int d = 0; d < 3 * k * k; d++)
+                    sa_rng_double(&r3);
+            assert_true(sa_rng_u32(&r1) == sa_rng_u32(&r3));
+            free(a);
+            free(b);
+        }
+    }
+    /* Fog runs for any size (the plasma grows to the next power of two). */
+    const int dims[4][2] = {{32, 32}, {224, 224}, {300, 170}, {7, 5}};
+    for (int i = 0; i < 4; i++)
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *in = flat(dims[i][0], dims[i][1], c, 120);
+            for (int tab = SA_PARAMS_AUTO; tab <= SA_PARAMS_ANY; tab++) {
+                sa_image *o = run(in, SA_CORRUPT_FOG, 5, (sa_corrupt_params)tab, SA_RNG_FAST, 9);
+                sa_image *o2 = run(in, SA_CORRUPT_FOG, 5, (sa_corrupt_params)tab, SA_RNG_FAST, 9);
+                assert_memory_equal(o->data, o2->data, sa_image_size(in));
+                sa_image_free(o);
+                sa_image_free(o2);
+            }
+            sa_image_free(in);
+        }
+}
+
+/* Frost with built-in textures: every size and table, 1 and 3 channels,
+ * deterministic; the textures are bright and textured. */
+static void test_frost_builtin(void **state)
+{
+    (void)state;
+    const int dims[6][2] = {{224, 224}, {32, 32}, {300, 200}, {180, 400}, {20, 45}, {64, 64}};
+    for (int i = 0; i < 6; i++)
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *in = flat(dims[i][0], dims[i][1], c, 0);
+            for (int tab = SA_PARAMS_AUTO; tab <= SA_PARAMS_ANY; tab++) {
+                sa_image *o = run(in, SA_CORRUPT_FROST, 5, (sa_corrupt_params)tab, SA_RNG_FAST, 3);
+                sa_image *o2 = run(in, SA_CORRUPT_FROST, 5, (sa_corrupt_params)tab, SA_RNG_FAST, 3);
+                assert_memory_equal(o->data, o2->data, sa_image_size(in));
+                double m, sd;
+                stats(o, &m, &sd);
+                /* b = 0.75 (IN) or 0.45 (C10) times a texture of mean 110-210. */
+                assert_true(m > 20 && m < 170);
+                assert_true(sd > 2);
+                sa_image_free(o);
+                sa_image_free(o2);
+            }
+            sa_image_free(in);
+        }
+    /* Each built-in texture matches its target statistics. */
+    for (int t = 0; t < SA__FROST_BUILTIN_N; t++) {
+        sa__frost_builtin ft;
+        sa__frost_builtin_init(&ft, t);
+        uint8_t *row = malloc(3 * (size_t)ft.w);
+        assert_non_null(row);
+        double s = 0, s2 = 0;
+        size_t n = 0;
+        for (int y = 0; y < ft.h; y += 7) {
+            sa__frost_builtin_row(&ft, y, 0, 1, ft.w, row);
+            for (int x = 0; x < 3 * ft.w; x++) {
+                s += row[x];
+                s2 += (double)row[x] * row[x];
+                n++;
+            }
+        }
+        double m = s / n, sd = sqrt(s2 / n - m * m);
+        assert_true(m > 90 && m < 215);
+        assert_true(sd > 12 && sd < 50);
+        free(row);
+    }
+}
+
+/* A texture whose texel encodes its coordinates and index. */
+static sa_image *coded_texture(int w, int h, int idx)
+{
+    sa_image *t = flat(w, h, 3, 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = t->data + 3 * ((size_t)y * w + x);
+            p[0] = (uint8_t)(x * 7 + idx * 50);
+            p[1] = (uint8_t)(y * 13 + idx * 30);
+            p[2] = (uint8_t)((x ^ y) * 3 + idx);
+        }
+    return t;
+}
+
+/* Given textures: the crop sits at the offsets drawn after the index
+ * (row then column), on the full texture (ImageNet) or the texture
+ * decimated by 5, texel (5i+2, 5j+2) (CIFAR). */
+static void test_frost_given_textures(void **state)
+{
+    (void)state;
+    sa_image *tex[5];
+    for (int i = 0; i < 5; i++)
+        tex[i] = coded_texture(300 + 20 * i, 260 + 10 * i, i);
+    const double in_b[5] = {0.4, 0.6, 0.7, 0.7, 0.75}, c10_b[5] = {0.2, 0.3, 0.4, 0.4, 0.45};
+    for (int tab = 0; tab < 2; tab++) {
+        const int n = tab ? 32 : 224;
+        sa_image *in = flat(n, n, 3, 0);
+        for (int sev = 1; sev <= 5; sev++)
+            for (uint64_t seed = 0; seed < 6; seed++) {
+                sa_image *o = flat(n, n, 3, 0);
+                sa_rng r, q;
+                sa_rng_seed(&r, SA_RNG_NUMPY, seed);
+                sa_rng_seed(&q, SA_RNG_NUMPY, seed);
+                sa_corrupt_options opt = sa_corrupt_options_default();
+                opt.params = tab ? SA_PARAMS_CIFAR : SA_PARAMS_IMAGENET;
+                opt.frost = (const sa_image *const *)tex;
+                opt.n_frost = 5;
+                sa_error e = {0};
+                assert_int_equal(sa_corrupt(o, in, SA_CORRUPT_FROST, sev, &opt, &r, &e), 0);
+                int idx = (int)sa_rng_randint(&q, 0, 5);
+                int step = tab ? 5 : 1, off = tab ? 2 : 0;
+                int th = tab ? (int)lrint(tex[idx]->h * 0.2) : tex[idx]->h;
+                int tw = tab ? (int)lrint(tex[idx]->w * 0.2) : tex[idx]->w;
+                int y0 = (int)sa_rng_randint(&q, 0, th - n);
+                int x0 = (int)sa_rng_randint(&q, 0, tw - n);
+                double b = tab ? c10_b[sev - 1] : in_b[sev - 1];
+                for (int y = 0; y < n; y += 3)
+                    for (int x = 0; x < n; x++) {
+                        int sy = off + step * (y0 + y), sx = off + step * (x0 + x);
+                        const uint8_t *t = tex[idx]->data + 3 * ((size_t)sy * tex[idx]->w + sx);
+                        for (int k = 0; k < 3; k++)
+                            assert_int_equal(o->data[3 * (y * n + x) + k], (uint8_t)(b * t[k]));
+                    }
+                sa_image_free(o);
+            }
+        sa_image_free(in);
+    }
+    for (int i = 0; i < 5; i++)
+        sa_image_free(tex[i]);
+}
+
+/* The original textures, when a copy exists next to the project
+ * (SA_FROST_DIR or ../shared/reference-data/frost): frost runs with them
+ * for both tables. Skips cleanly otherwise. */
+static void test_frost_original_textures(void **state)
+{
+    (void)state;
+    char dir[1024];
+    const char *env = getenv("SA_FROST_DIR");
+    if (env && *env)
+        snprintf(dir, sizeof dir, "%s", env);
+    else
+        snprintf(dir, sizeof dir, "%s/../shared/reference-data/frost", sa_test_source_root());
+    const char *names[6] = {"frost1.png", "frost2.png", "frost3.png",
+                            "frost4.jpg", "frost5.jpg", "frost6.jpg"};
+    sa_image *tex[6] = {0};
+    for (int i = 0; i < 6; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        sa_error e = {0};
+        if (sa_image_decode_file(&tex[i], path, 3, &e) < 0) {
+            for (int j = 0; j < i; j++)
+                sa_image_free(tex[j]);
+            skip();
+        }
+    }
+    for (int n = 32; n <= 224; n += 192) {
+        sa_image *in = flat(n, n, 3, 90), *o = flat(n, n, 3, 0);
+        for (int sev = 1; sev <= 5; sev++) {
+            sa_rng r;
+            sa_rng_seed(&r, SA_RNG_NUMPY, (uint64_t)sev);
+            sa_corrupt_options opt = sa_corrupt_options_default();
+            opt.frost = (const sa_image *const *)tex;
+            opt.n_frost = 6;
+            sa_error e = {0};
+            assert_int_equal(sa_corrupt(o, in, SA_CORRUPT_FROST, sev, &opt, &r, &e), 0);
+        }
+        sa_image_free(in);
+        sa_image_free(o);
+    }
+    for (int i = 0; i < 6; i++)
+        sa_image_free(tex[i]);
+}
+
+/* Snow and spatter: every table and several sizes, 1 and 3 channels;
+ * deterministic per seed and seed-sensitive. */
+static void test_snow_spatter_run(void **state)
+{
+    (void)state;
+    const int dims[4][2] = {{224, 224}, {32, 32}, {150, 100}, {33, 47}};
+    const sa_corruption kinds[2] = {SA_CORRUPT_SNOW, SA_CORRUPT_SPATTER};
+    for (int i = 0; i < 4; i++)
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *in = colour_chart(dims[i][0], dims[i][1]);
+            if (c == 1) {
+                sa_image *g = NULL;
+                sa_error e = {0};
+                assert_int_equal(sa_image_convert(&g, in, 1, &e), 0);
+                sa_image_free(in);
+                in = g;
+            }
+            for (int k = 0; k < 2; k++)
+                for (int tab = SA_PARAMS_AUTO; tab <= SA_PARAMS_ANY; tab++)
+                    for (int sev = (i == 0 ? 1 : 2); sev <= 5; sev += (i == 0 ? 1 : 2)) {
+                        sa_image *a = run(in, kinds[k], sev, (sa_corrupt_params)tab, SA_RNG_NUMPY, 5);
+                        sa_image *b = run(in, kinds[k], sev, (sa_corrupt_params)tab, SA_RNG_NUMPY, 5);
+                        sa_image *d = run(in, kinds[k], sev, (sa_corrupt_params)tab, SA_RNG_NUMPY, 6);
+                        assert_memory_equal(a->data, b->data, sa_image_size(in));
+                        if (dims[i][0] >= 100)
+                            assert_true(memcmp(a->data, d->data, sa_image_size(in)) != 0);
+                        sa_image_free(a);
+                        sa_image_free(b);
+                        sa_image_free(d);
+                    }
+            sa_image_free(in);
+        }
+}
+
+/* Snow brightens (whitening plus flakes); mud spatter darkens and water
+ * spatter adds pale turquoise on a black image. */
+static void test_snow_spatter_effects(void **state)
+{
+    (void)state;
+    sa_image *in = flat(224, 224, 3, 60);
+    sa_image *o = run(in, SA_CORRUPT_SNOW, 3, SA_PARAMS_IMAGENET, SA_RNG_NUMPY, 1);
+    double m, sd;
+    stats(o, &m, &sd);
+    assert_true(m > 70);
+    sa_image_free(o);
+    sa_image *white = flat(224, 224, 3, 255);
+    o = run(white, SA_CORRUPT_SPATTER, 5, SA_PARAMS_IMAGENET, SA_RNG_NUMPY, 1);
+    stats(o, &m, &sd);
+    assert_true(m < 254.5);
+    for (int i = 0; i < 224 * 224; i++) /* mud: red >= green >= blue */
+        assert_true(o->data[3 * i] >= o->data[3 * i + 1] && o->data[3 * i + 1] >= o->data[3 * i + 2]);
+    sa_image_free(o);
+    sa_image *black = flat(224, 224, 3, 0);
+    o = run(black, SA_CORRUPT_SPATTER, 1, SA_PARAMS_IMAGENET, SA_RNG_NUMPY, 1);
+    int top = 0;
+    for (int i = 0; i < 224 * 224 * 3; i++)
+        top = o->data[i] > top ? o->data[i] : top;
+    assert_true(top > 20);
+    for (int i = 0; i < 224 * 224; i++) /* water: green == blue >= red */
+        assert_true(o->data[3 * i + 1] == o->data[3 * i + 2] && o->data[3 * i + 1] >= o->data[3 * i]);
+    sa_image_free(o);
+    sa_image_free(in);
+    sa_image_free(white);
+    sa_image_free(black);
+}
+
+/* The shared filters these kernels call may run in parallel: results must
+ * not depend on the thread count. */
+static void test_weather_thread_count(void **state)
+{
+    (void)state;
+#ifdef _OPENMP
+    const sa_corruption kinds[7] = {SA_CORRUPT_SNOW,       SA_CORRUPT_FROST,   SA_CORRUPT_FOG,
+                                    SA_CORRUPT_BRIGHTNESS, SA_CORRUPT_SATURATE,
+                                    SA_CORRUPT_SPECKLE_NOISE, SA_CORRUPT_SPATTER};
+    sa_image *in = colour_chart(224, 224);
+    const int saved = omp_get_max_threads();
+    for (int k = 0; k < 7; k++)
+        for (int sev = 1; sev <= 5; sev += 2) {
+            omp_set_num_threads(1);
+            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
+            omp_set_num_threads(2);
+            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
+            assert_memory_equal(a->data, b->data, sa_image_size(in));
+            sa_image_free(a);
+            sa_image_free(b);
+        }
+    omp_set_num_threads(saved);
+    sa_image_free(in);
+#else
+    skip();
+#endif
 }
 
 static const sa_corruption blur_kinds[] = {
@@ -750,6 +1178,17 @@ static void test_clipped_zoom_values(void **state)
         for (int x = 0; x < 26; x++)
             assert_true(fabs(z[y * 26 + x] - ((y == 25 || x == 25) ? 0.0 : 1.0)) < 1e-12);
     assert_true(sa__clipped_zoom_f64(z, ones, 26, 26, 1, 0.5, &e) < 0);
+    /* the accumulating form adds the same float32 values */
+    float *acc = malloc(n * sizeof *acc), *ref = malloc(n * sizeof *ref);
+    for (size_t i = 0; i < n; i++)
+        acc[i] = ref[i] = 0.5f * in[i];
+    assert_int_equal(sa__clipped_zoom_ex_f32(out, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    assert_int_equal(sa__clipped_zoom_add_f32(acc, in, h, w, c, 1.13, SA__ZOOM_TRIM_TOPLEFT, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        ref[i] += out[i];
+    assert_memory_equal(acc, ref, n * sizeof *acc);
+    free(acc);
+    free(ref);
     free(ones);
     free(z);
     free(in);
@@ -1003,6 +1442,15 @@ int main(void)
         cmocka_unit_test(test_elastic_alpha_zero_is_affine),
         cmocka_unit_test(test_elastic_reference_values),
         cmocka_unit_test(test_elastic_constant_image),
+        cmocka_unit_test(test_brightness_saturate_hsv),
+        cmocka_unit_test(test_speckle_sigma),
+        cmocka_unit_test(test_fog_plasma),
+        cmocka_unit_test(test_frost_builtin),
+        cmocka_unit_test(test_frost_given_textures),
+        cmocka_unit_test(test_frost_original_textures),
+        cmocka_unit_test(test_snow_spatter_run),
+        cmocka_unit_test(test_snow_spatter_effects),
+        cmocka_unit_test(test_weather_thread_count),
         cmocka_unit_test(test_border_index),
         cmocka_unit_test(test_gaussian_filter_vs_naive),
         cmocka_unit_test(test_gaussian_filter_impulse),

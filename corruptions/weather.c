@@ -1,0 +1,676 @@
+/* Weather family: snow, frost and fog (brightness lives in color.c).
+ *
+ * Tables: SA_PARAMS_IMAGENET follows hendrycks' make_imagenet_c.py,
+ * SA_PARAMS_CIFAR make_cifar_c.py, SA_PARAMS_ANY imagecorruptions' size-generic
+ * rules (plasma of the next power of two, frost texture rescaled to cover the
+ * image, per-axis zoom of the snow layer). When an image does not fit the
+ * fixed-size rules of the ImageNet or CIFAR table (fog larger than the
+ * plasma, frost larger than the texture), the size-generic rule is used for
+ * that step.
+ *
+ * Frost textures: sa_corrupt_options.frost when given (RGB images, borrowed;
+ * the index is drawn in [0, min(n_frost, 5)), so with the reference's six
+ * files frost6 is never used, as in the reference); otherwise the built-in
+ * procedural textures of frost_textures.c, evaluated only where needed.
+ *
+ * One-channel images follow imagecorruptions' grey branches: fog and snow
+ * use the value itself as grey; frost blends the grey 0.2989, 0.5870, 0.1140
+ * of the texture (weights applied in OpenCV's B, G, R order, as the
+ * reference does).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filters.h"
+#include "weather.h"
+#include "internal.h"
+
+/* ------------------------------------------------------------------ fog */
+
+static const double fog_params[2][5][2] = {
+    {{1.5, 2}, {2, 2}, {2.5, 1.7}, {2.5, 1.5}, {3, 1.4}},
+    {{0.2, 3}, {0.5, 3}, {0.75, 2.5}, {1, 2}, {1.5, 1.75}},
+};
+
+static int next_pow2(int x)
+{
+    int p = 1;
+    while (p < x)
+        p *= 2;
+    return p;
+}
+
+/* Round to float32 storage when f32 is set (imagecorruptions stores the
+ * plasma as float32; hendrycks as float64). */
+static inline double st(double v, int f32)
+{
+    return f32 ? (double)(float)v : v;
+}
+
+/* The diamond-square body; inlined twice so that f32 is a constant. */
+static inline __attribute__((always_inline)) void plasma_body(double *m, int size, double decay,
+                                                              const int f32, sa_rng *rng)
+{
+    const int n = size;
+    m[0] = 0.0;
+    double wibble = 100.0;
+    for (int s = n; s >= 2; s /= 2) {
+        const int h = s / 2, k = n / s;
+        /* Squares: centres from the four corners (torus). */
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                int i1 = i + 1 == k ? 0 : i + 1, j1 = j + 1 == k ? 0 : j + 1;
+                double a = st(m[(size_t)i * s * n + (size_t)j * s] +
+                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
+                double b = st(m[(size_t)i * s * n + (size_t)j1 * s] +
+                                  m[(size_t)i1 * s * n + (size_t)j1 * s], f32);
+                double sum = st(a + b, f32);
+                double u = sa_rng_uniform(rng, -wibble, wibble);
+                m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
+            }
+        /* Diamonds on corner rows: centres above/below plus corners left/right. */
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                int im1 = i == 0 ? k - 1 : i - 1, j1 = j + 1 == k ? 0 : j + 1;
+                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
+                                  m[(size_t)(im1 * s + h) * n + (size_t)(j * s + h)], f32);
+                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
+                                  m[(size_t)i * s * n + (size_t)j1 * s], f32);
+                double sum = st(d + c, f32);
+                double u = sa_rng_uniform(rng, -wibble, wibble);
+                m[(size_t)i * s * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
+            }
+        /* Diamonds on corner columns. */
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                int i1 = i + 1 == k ? 0 : i + 1, jm1 = j == 0 ? k - 1 : j - 1;
+                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
+                                  m[(size_t)(i * s + h) * n + (size_t)(jm1 * s + h)], f32);
+                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
+                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
+                double sum = st(d + c, f32);
+                double u = sa_rng_uniform(rng, -wibble, wibble);
+                m[(size_t)(i * s + h) * n + (size_t)j * s] = st(sum / 4 + wibble * u, f32);
+            }
+        wibble /= decay;
+    }
+    const size_t total = (size_t)n * n;
+    double lo = m[0], hi;
+    for (size_t i = 1; i < total; i++)
+        if (m[i] < lo)
+            lo = m[i];
+    for (size_t i = 0; i < total; i++)
+        m[i] = st(m[i] - lo, f32);
+    hi = m[0];
+    for (size_t i = 1; i < total; i++)
+        if (m[i] > hi)
+            hi = m[i];
+    for (size_t i = 0; i < total; i++)
+        m[i] = st(m[i] / hi, f32);
+}
+
+int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
+{
+    if (f32)
+        plasma_body(m, size, decay, 1, rng);
+    else
+        plasma_body(m, size, decay, 0, rng);
+    return 0;
+}
+
+int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
+{
+    (void)opt;
+    const double *p = fog_params[table == SA_PARAMS_CIFAR][severity - 1];
+    const double t = p[0];
+    const int H = in->h, W = in->w, C = in->c;
+    int big = H > W ? H : W;
+    int size, f32 = 0;
+    if (table == SA_PARAMS_ANY) {
+        size = next_pow2(big > 3 ? big : 3);
+        f32 = 1;
+    } else {
+        size = table == SA_PARAMS_CIFAR ? 32 : 256;
+        if (size < big)
+            size = next_pow2(big);
+    }
+    double *m = malloc((size_t)size * size * sizeof *m);
+    if (!m)
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog plasma %dx%d)", size,
+                            size);
+    sa__plasma_fractal(m, size, p[1], f32, rng);
+    const size_t n = sa_image_size(in);
+    uint8_t mx8 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (in->data[i] > mx8)
+            mx8 = in->data[i];
+    double unit[256]; /* i / 255, exactly as the per-element division */
+    for (int i = 0; i < 256; i++)
+        unit[i] = i / 255.0;
+    const double mx = unit[mx8];
+    const double den = mx + t;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double pv = m[(size_t)y * size + x];
+            double tp = f32 ? (double)(float)(t * pv) : t * pv;
+            size_t o = ((size_t)y * W + x) * C;
+            for (int k = 0; k < C; k++) {
+                double v = unit[in->data[o + k]] + tp;
+                out->data[o + k] = sa__to_u8(v * mx / den);
+            }
+        }
+    free(m);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- snow */
+
+typedef struct snow_param {
+    double mu, sigma, zoom, thr, radius, sigma_m, blend;
+} snow_param;
+
+static const snow_param snow_p[2][5] = {
+    {{0.1, 0.3, 3, 0.5, 10, 4, 0.8}, {0.2, 0.3, 2, 0.5, 12, 4, 0.7},
+     {0.55, 0.3, 4, 0.9, 12, 8, 0.7}, {0.55, 0.3, 4.5, 0.85, 12, 8, 0.65},
+     {0.55, 0.3, 2.5, 0.85, 12, 12, 0.55}},
+    {{0.1, 0.2, 1, 0.6, 8, 3, 0.95}, {0.1, 0.2, 1, 0.5, 10, 4, 0.9},
+     {0.15, 0.3, 1.75, 0.55, 10, 4, 0.9}, {0.25, 0.3, 2.25, 0.6, 12, 6, 0.85},
+     {0.3, 0.3, 1.25, 0.65, 14, 12, 0.8}},
+};
+
+/* Python's round() of a positive double (half to even). */
+static int round_half_even(double v)
+{
+    double r = nearbyint(v); /* default rounding mode: to nearest, ties to even */
+    return (int)r;
+}
+
+/* One axis of scipy's corner-aligned order-1 zoom from ch to m samples:
+ * source index, weights (w1 = 1 - w0, as scipy) and validity (a coordinate
+ * that rounding pushes past ch - 1 takes scipy's constant 0). */
+static void zoom_axis(int *i0, int *i1, double *w0, double *w1, unsigned char *ok, int ch, int m)
+{
+    const double zoom = m > 1 ? (double)(ch - 1) / (double)(m - 1) : 1.0;
+    for (int o = 0; o < m; o++) {
+        double cc = (double)o * zoom;
+        if (cc > (double)(ch - 1)) {
+            ok[o] = 0;
+            i0[o] = i1[o] = 0;
+            w0[o] = w1[o] = 0.0;
+            continue;
+        }
+        ok[o] = 1;
+        double fl = floor(cc);
+        int s0 = (int)fl, s1 = s0 + 1;
+        if (s1 >= ch)
+            s1 = ch > 1 ? 2 * ch - 2 - s1 : 0; /* weight 0 there */
+        w0[o] = 1.0 - (cc - fl);
+        w1[o] = 1.0 - w0[o];
+        i0[o] = s0;
+        i1[o] = s1;
+    }
+}
+
+/* imagecorruptions' clipped_zoom of an h x w layer: centred crop of
+ * ceil(n / z) per axis, corner-aligned bilinear resize to round(ch * z)
+ * per axis (scipy's order-1 zoom and summation order). The whole zoomed
+ * array (zh x zw) is returned in *out; the caller frees it. */
+static int zoom_any(double **out, int *zh, int *zw, const double *in, int h, int w, double z,
+                    sa_error *err)
+{
+    const int chh = (int)ceil(h / z), chw = (int)ceil(w / z);
+    const int top = (h - chh) / 2, left = (w - chw) / 2;
+    const int mh = round_half_even(chh * z), mw = round_half_even(chw * z);
+    const int mx = mh > mw ? mh : mw;
+    double *o = malloc(sizeof(double) * (size_t)mh * mw);
+    int *ix = malloc(sizeof(int) * 4 * (size_t)mx);
+    double *wx = malloc(sizeof(double) * 4 * (size_t)mx);
+    unsigned char *ok = malloc(2 * (size_t)mx);
+    if (!o || !ix || !wx || !ok) {
+        free(o);
+        free(ix);
+        free(wx);
+        free(ok);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow zoom)");
+    }
+    int *r0 = ix, *r1 = ix + mx, *c0 = ix + 2 * mx, *c1 = ix + 3 * mx;
+    double *wr0 = wx, *wr1 = wx + mx, *wc0 = wx + 2 * mx, *wc1 = wx + 3 * mx;
+    unsigned char *okr = ok, *okc = ok + mx;
+    zoom_axis(r0, r1, wr0, wr1, okr, chh, mh);
+    zoom_axis(c0, c1, wc0, wc1, okc, chw, mw);
+    for (int i = 0; i < mh; i++) {
+        const double *a = in + (size_t)(top + r0[i]) * w + left;
+        const double *b = in + (size_t)(top + r1[i]) * w + left;
+        for (int j = 0; j < mw; j++) {
+            double t = 0.0;
+            if (okr[i] && okc[j]) {
+                t = t + (a[c0[j]] * wr0[i]) * wc0[j];
+                t = t + (a[c1[j]] * wr0[i]) * wc1[j];
+                t = t + (b[c0[j]] * wr1[i]) * wc0[j];
+                t = t + (b[c1[j]] * wr1[i]) * wc1[j];
+            }
+            o[(size_t)i * mw + j] = t;
+        }
+    }
+    free(ix);
+    free(wx);
+    free(ok);
+    *out = o;
+    *zh = mh;
+    *zw = mw;
+    return 0;
+}
+
+/* imagecorruptions' motion blur of an h x w float64 layer: half-Gaussian
+ * taps along the angle, edge clamp, accumulation in float64; stops at the
+ * first tap that leaves the image. */
+static int motion_blur_any(double *out, const double *in, int h, int w, int radius, double sigma,
+                           double angle, sa_error *err)
+{
+    const int width = 2 * radius + 1;
+    double *k = malloc(sizeof(double) * (size_t)width);
+    int *tx = malloc(sizeof(int) * (size_t)width), *ty = malloc(sizeof(int) * (size_t)width);
+    if (!k || !tx || !ty) {
+        free(k);
+        free(tx);
+        free(ty);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow blur)");
+    }
+    const double pi = 3.14159265358979323846;
+    double z = 0.0;
+    for (int i = 0; i < width; i++) {
+        k[i] = exp(-((double)i * i) / (2 * (sigma * sigma))) / (sqrt(2 * pi) * sigma);
+        z += k[i];
+    }
+    for (int i = 0; i < width; i++)
+        k[i] /= z;
+    const double rad = angle * (pi / 180.0);
+    const double p0 = width * sin(rad), p1 = width * cos(rad);
+    const double hyp = hypot(p0, p1);
+    int taps = 0;
+    for (int i = 0; i < width; i++) {
+        int dy = -(int)ceil((i * p0) / hyp - 0.5);
+        int dx = -(int)ceil((i * p1) / hyp - 0.5);
+        if (abs(dy) >= h || abs(dx) >= w)
+            break;
+        ty[taps] = dy;
+        tx[taps] = dx;
+        taps++;
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double acc = 0.0;
+            for (int i = 0; i < taps; i++) {
+                int sy = y - ty[i], sx = x - tx[i];
+                sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
+                sx = sx < 0 ? 0 : (sx >= w ? w - 1 : sx);
+                acc = acc + k[i] * in[(size_t)sy * w + sx];
+            }
+            out[(size_t)y * w + x] = acc;
+        }
+    free(k);
+    free(tx);
+    free(ty);
+    return 0;
+}
+
+int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
+{
+    (void)opt;
+    const snow_param *p = &snow_p[table == SA_PARAMS_CIFAR][severity - 1];
+    const int H = in->h, W = in->w, C = in->c;
+    const size_t n = (size_t)H * W;
+    double *layer = malloc(sizeof(double) * n);
+    double *snowl = malloc(sizeof(double) * n); /* final layer, H x W, in [0,1] */
+    uint8_t *u8a = NULL, *u8b = NULL;
+    double *zoomed = NULL, *blurred = NULL;
+    int rc = 0;
+    if (!layer || !snowl) {
+        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow %dx%d)", W, H);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        layer[i] = sa_rng_normal(rng, p->mu, p->sigma);
+    if (table != SA_PARAMS_ANY) {
+        /* hendrycks: centred zoom, threshold, 8-bit layer through
+         * ImageMagick's motion blur, back to [0,1]. */
+        zoomed = malloc(sizeof(double) * n);
+        u8a = malloc(n);
+        u8b = malloc(n);
+        if (!zoomed || !u8a || !u8b) {
+            rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow %dx%d)", W, H);
+            goto done;
+        }
+        rc = sa__clipped_zoom_f64(zoomed, layer, H, W, 1, p->zoom, err);
+        if (rc < 0)
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            double v = zoomed[i] < p->thr ? 0.0 : zoomed[i];
+            u8a[i] = sa__to_u8(v);
+        }
+        double angle = sa_rng_uniform(rng, -135.0, -45.0);
+        rc = sa__motion_blur_u8(u8b, u8a, H, W, 1, p->radius, p->sigma_m, angle, err);
+        if (rc < 0)
+            goto done;
+        for (size_t i = 0; i < n; i++)
+            snowl[i] = u8b[i] / 255.0;
+    } else {
+        /* imagecorruptions: per-axis zoom kept whole, float blur at the
+         * zoomed size, rounded to 8 bits, top-left H x W. */
+        int zh = 0, zw = 0;
+        rc = zoom_any(&zoomed, &zh, &zw, layer, H, W, p->zoom, err);
+        if (rc < 0)
+            goto done;
+        const size_t zn = (size_t)zh * zw;
+        for (size_t i = 0; i < zn; i++) {
+            double v = zoomed[i] < p->thr ? 0.0 : zoomed[i];
+            zoomed[i] = v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
+        }
+        blurred = malloc(sizeof(double) * zn);
+        if (!blurred) {
+            rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow %dx%d)", W, H);
+            goto done;
+        }
+        double angle = sa_rng_uniform(rng, -135.0, -45.0);
+        rc = motion_blur_any(blurred, zoomed, zh, zw, (int)p->radius, p->sigma_m, angle, err);
+        if (rc < 0)
+            goto done;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double v = blurred[(size_t)y * zw + x] * 255.0;
+                int r = round_half_even(v);
+                r = r < 0 ? 0 : (r > 255 ? 255 : r);
+                snowl[(size_t)y * W + x] = r / 255.0;
+            }
+    }
+    /* Whitening in float32, then the layer and its 180-degree rotation.
+     * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
+     * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
+     * whose operation order differs (so rows are split at simd_w). */
+    const int simd_w = W / 8 * 8;
+    const float blend = (float)p->blend, rest = (float)(1 - p->blend);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            size_t q = (size_t)y * W + x;
+            double s = snowl[q];
+            double sr = snowl[(size_t)(H - 1 - y) * W + (W - 1 - x)];
+            float xv[3];
+            float g;
+            if (C == 3) {
+                for (int k = 0; k < 3; k++)
+                    xv[k] = (float)in->data[3 * q + k] / 255.f;
+                g = x < simd_w ? fmaf(xv[2], 0.114f, fmaf(xv[1], 0.587f, xv[0] * 0.299f))
+                               : fmaf(xv[2], 0.114f, fmaf(xv[0], 0.299f, xv[1] * 0.587f));
+            } else {
+                xv[0] = (float)in->data[q] / 255.f;
+                g = xv[0];
+            }
+            float wv = g * 1.5f + 0.5f;
+            for (int k = 0; k < C; k++) {
+                float mx = xv[k] > wv ? xv[k] : wv;
+                float v = blend * xv[k] + rest * mx;
+                out->data[(size_t)q * C + k] = sa__to_u8((double)v + s + sr);
+            }
+        }
+done:
+    free(layer);
+    free(snowl);
+    free(u8a);
+    free(u8b);
+    free(zoomed);
+    free(blurred);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- frost */
+
+static const double frost_params[2][5][2] = {
+    {{1, 0.4}, {0.8, 0.6}, {0.7, 0.7}, {0.65, 0.7}, {0.6, 0.75}},
+    {{1, 0.2}, {1, 0.3}, {0.9, 0.4}, {0.85, 0.4}, {0.75, 0.45}},
+};
+
+/* A frost texture seen through an optional decimation (CIFAR: texel
+ * (5i+2, 5j+2) of the full texture). */
+typedef struct tex {
+    const sa_image *img;    /* given texture, or NULL for the built-in one */
+    sa__frost_builtin bi;
+    int w, h;               /* size after decimation */
+    int step, off;          /* texel (x, y) = source (off + step x, off + step y) */
+} tex;
+
+/* Texels x0 .. x0+n-1 of row y (clamped into the texture), RGB. */
+static void tex_row(const tex *t, int y, int x0, int n, uint8_t *rgb)
+{
+    if (t->img) {
+        const sa_image *im = t->img;
+        int sy = t->off + t->step * y;
+        if (sy >= im->h)
+            sy = im->h - 1;
+        const uint8_t *row = im->data + (size_t)sy * im->w * im->c;
+        for (int j = 0; j < n; j++) {
+            int sx = t->off + t->step * (x0 + j);
+            if (sx >= im->w)
+                sx = im->w - 1;
+            const uint8_t *px = row + (size_t)sx * im->c;
+            if (im->c >= 3) {
+                rgb[3 * j] = px[0];
+                rgb[3 * j + 1] = px[1];
+                rgb[3 * j + 2] = px[2];
+            } else {
+                rgb[3 * j] = rgb[3 * j + 1] = rgb[3 * j + 2] = px[0];
+            }
+        }
+    } else {
+        sa__frost_builtin_row(&t->bi, t->off + t->step * y, t->off + t->step * x0, t->step, n,
+                              rgb);
+    }
+}
+
+/* OpenCV's cubic kernel (A = -0.75) as 11-bit fixed-point weights. */
+static void cubic_coefs(float x, int16_t c[4])
+{
+    const float A = -0.75f;
+    float k0 = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
+    float k1 = ((A + 2) * x - (A + 3)) * x * x + 1;
+    float k2 = ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1;
+    float k3 = 1.f - k0 - k1 - k2;
+    const float k[4] = {k0, k1, k2, k3};
+    for (int i = 0; i < 4; i++)
+        c[i] = (int16_t)lrintf(k[i] * 2048.0f);
+}
+
+/* Rows [y0, y0+H) and columns [x0, x0+W) of the texture resized to nw x nh
+ * with OpenCV's 8-bit bicubic resize (fixed point, clamped borders), RGB
+ * into dst (W*H*3). */
+static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int y0, int W,
+                         int H, sa_error *err)
+{
+    const double sx_scale = 1.0 / ((double)nw / t->w), sy_scale = 1.0 / ((double)nh / t->h);
+    int *xs = malloc(sizeof(int) * (size_t)W);
+    int16_t *xc = malloc(sizeof(int16_t) * 4 * (size_t)W);
+    int *ys = malloc(sizeof(int) * (size_t)H);
+    int16_t *yc = malloc(sizeof(int16_t) * 4 * (size_t)H);
+    uint8_t *srow = NULL;
+    int32_t *hbuf = NULL;
+    int rc = 0;
+    if (!xs || !xc || !ys || !yc) {
+        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
+        goto done;
+    }
+    for (int j = 0; j < W; j++) {
+        float f = (float)((x0 + j + 0.5) * sx_scale - 0.5);
+        int s = (int)floorf(f);
+        xs[j] = s;
+        cubic_coefs(f - (float)s, xc + 4 * j);
+    }
+    for (int i = 0; i < H; i++) {
+        float f = (float)((y0 + i + 0.5) * sy_scale - 0.5);
+        int s = (int)floorf(f);
+        ys[i] = s;
+        cubic_coefs(f - (float)s, yc + 4 * i);
+    }
+    int cx0 = xs[0] - 1, cx1 = xs[W - 1] + 2;
+    if (cx0 < 0)
+        cx0 = 0;
+    if (cx1 > t->w - 1)
+        cx1 = t->w - 1;
+    int cy0 = ys[0] - 1, cy1 = ys[H - 1] + 2;
+    if (cy0 < 0)
+        cy0 = 0;
+    if (cy1 > t->h - 1)
+        cy1 = t->h - 1;
+    const int sw = cx1 - cx0 + 1, sh = cy1 - cy0 + 1;
+    srow = malloc((size_t)sw * 3);
+    hbuf = malloc(sizeof(int32_t) * (size_t)sh * W * 3);
+    if (!srow || !hbuf) {
+        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
+        goto done;
+    }
+    /* Horizontal pass over the needed source rows. */
+    for (int r = 0; r < sh; r++) {
+        tex_row(t, cy0 + r, cx0, sw, srow);
+        int32_t *hr = hbuf + (size_t)r * W * 3;
+        for (int j = 0; j < W; j++) {
+            const int16_t *c = xc + 4 * j;
+            for (int k = 0; k < 3; k++) {
+                int32_t v = 0;
+                for (int q = 0; q < 4; q++) {
+                    int sx = xs[j] - 1 + q;
+                    sx = sx < 0 ? 0 : (sx > t->w - 1 ? t->w - 1 : sx);
+                    v += srow[(sx - cx0) * 3 + k] * c[q];
+                }
+                hr[3 * j + k] = v;
+            }
+        }
+    }
+    /* Vertical pass. OpenCV (x86-64 baseline SSE) runs the first
+     * floor(3 nw / 8) * 8 values of each full output row through a float
+     * path: sum of S_q * (beta_q / 2^22) in float32, innermost term last
+     * row first, rounded to nearest even; the rest in fixed point:
+     * (sum + 2^21) >> 22. Both are saturated to 8 bits. */
+    const int simd_end = nw * 3 / 8 * 8;
+    const float fscale = 1.f / (2048 * 2048);
+    for (int i = 0; i < H; i++) {
+        const int16_t *c = yc + 4 * i;
+        const int32_t *rows[4];
+        float fb[4];
+        for (int q = 0; q < 4; q++) {
+            int sy = ys[i] - 1 + q;
+            sy = sy < 0 ? 0 : (sy > t->h - 1 ? t->h - 1 : sy);
+            rows[q] = hbuf + (size_t)(sy - cy0) * W * 3;
+            fb[q] = (float)c[q] * fscale;
+        }
+        for (int j = 0; j < W * 3; j++) {
+            int64_t r;
+            if (x0 * 3 + j < simd_end) {
+                float v = (float)rows[3][j] * fb[3];
+                v = (float)rows[2][j] * fb[2] + v;
+                v = (float)rows[1][j] * fb[1] + v;
+                v = (float)rows[0][j] * fb[0] + v;
+                r = (int64_t)lrintf(v);
+            } else {
+                int64_t v = (int64_t)rows[0][j] * c[0] + (int64_t)rows[1][j] * c[1] +
+                            (int64_t)rows[2][j] * c[2] + (int64_t)rows[3][j] * c[3];
+                r = (v + (1 << 21)) >> 22;
+            }
+            dst[(size_t)i * W * 3 + j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
+        }
+    }
+done:
+    free(xs);
+    free(xc);
+    free(ys);
+    free(yc);
+    free(srow);
+    free(hbuf);
+    return rc;
+}
+
+int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
+        const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
+{
+    const double *p = frost_params[table == SA_PARAMS_CIFAR][severity - 1];
+    const int H = in->h, W = in->w, C = in->c;
+    const int given = opt && opt->frost && opt->n_frost > 0;
+    const int n_tex = given ? (opt->n_frost < 5 ? opt->n_frost : 5) : SA__FROST_BUILTIN_N;
+    const int idx = (int)sa_rng_randint(rng, 0, n_tex);
+    tex t;
+    memset(&t, 0, sizeof t);
+    t.step = 1;
+    if (given) {
+        t.img = opt->frost[idx];
+        if (!t.img || t.img->c < 3 || t.img->w < 1 || t.img->h < 1)
+            return sa_error_set(err, SA_EINVAL, "corrupt",
+                                "frost texture %d must be an RGB image (frost)", idx);
+        t.w = t.img->w;
+        t.h = t.img->h;
+    } else {
+        sa__frost_builtin_init(&t.bi, idx);
+        t.w = t.bi.w;
+        t.h = t.bi.h;
+    }
+    if (table == SA_PARAMS_CIFAR) {
+        /* cv2.resize(fx = fy = 0.2, bilinear) is pure decimation. */
+        int dw = (int)lrint(t.w * 0.2), dh = (int)lrint(t.h * 0.2);
+        if (dw >= 1 && dh >= 1) {
+            t.w = dw;
+            t.h = dh;
+            t.step = 5;
+            t.off = 2;
+        }
+    }
+    uint8_t *crop = malloc((size_t)W * H * 3);
+    if (!crop)
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost)");
+    if (table != SA_PARAMS_ANY && t.h > H && t.w > W) {
+        /* hendrycks: crop of the (decimated) texture at random offsets. */
+        int y0 = (int)sa_rng_randint(rng, 0, t.h - H);
+        int x0 = (int)sa_rng_randint(rng, 0, t.w - W);
+        for (int i = 0; i < H; i++)
+            tex_row(&t, y0 + i, x0, W, crop + (size_t)i * W * 3);
+    } else {
+        /* imagecorruptions: rescale so the texture covers the image, times
+         * 1.1, bicubic; then crop. */
+        double f = 1.0;
+        if (t.h < H && t.w >= W)
+            f = (double)H / t.h;
+        else if (t.h >= H && t.w < W)
+            f = (double)W / t.w;
+        else if (t.h < H && t.w < W) {
+            double f0 = (double)H / t.h, f1 = (double)W / t.w;
+            f = f0 > f1 ? f0 : f1;
+        }
+        f *= 1.1;
+        int nw = (int)ceil(t.w * f), nh = (int)ceil(t.h * f);
+        int y0 = nh - H > 0 ? (int)sa_rng_randint(rng, 0, nh - H) : 0;
+        int x0 = nw - W > 0 ? (int)sa_rng_randint(rng, 0, nw - W) : 0;
+        int rc = resize_window(crop, &t, nw, nh, x0, y0, W, H, err);
+        if (rc < 0) {
+            free(crop);
+            return rc;
+        }
+    }
+    const double a = p[0], b = p[1];
+    const size_t pixels = (size_t)W * H;
+    for (size_t q = 0; q < pixels; q++) {
+        const uint8_t *f = crop + 3 * q;
+        if (C == 3) {
+            for (int k = 0; k < 3; k++) {
+                double v = a * in->data[3 * q + k] + b * f[k];
+                out->data[3 * q + k] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
+            }
+        } else {
+            /* imagecorruptions applies its grey weights to the texture in
+             * OpenCV's BGR order. */
+            double g = 0.2989 * f[2] + 0.5870 * f[1] + 0.1140 * f[0];
+            double v = a * in->data[q] + b * g;
+            out->data[q] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
+        }
+    }
+    free(crop);
+    return 0;
+}

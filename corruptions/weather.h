@@ -1,0 +1,46 @@
+/* weather.h - weather internals: built-in frost textures, plasma fractal.
+ *
+ *     sa__frost_builtin t;
+ *     sa__frost_builtin_init(&t, 2);          // texture 0..4, 560x315
+ *     uint8_t row[3 * 224];
+ *     sa__frost_builtin_row(&t, y, x0, 1, 224, row);
+ *
+ * A texture is a pure function of (index, x, y); sa__frost_builtin is a plain
+ * value of about 6 KiB (no allocation, nothing to free) holding its lattice
+ * tables and normalisation.
+ */
+#ifndef SA_CORRUPTIONS_WEATHER_H
+#define SA_CORRUPTIONS_WEATHER_H
+
+#include <stdint.h>
+
+#include "rng.h"
+
+#define SA__FROST_BUILTIN_N 5
+
+typedef struct sa__frost_builtin {
+    int index;
+    int w, h;          /* texture size in texels */
+    float gain[3];     /* field -> channel value */
+    float offset[3];
+    uint16_t perm[1024]; /* lattice permutation */
+    float val[1024];     /* lattice values in [-1, 1) */
+} sa__frost_builtin;
+
+/* Size (W x H) of built-in texture i in [0, SA__FROST_BUILTIN_N). */
+void sa__frost_builtin_size(int i, int *w, int *h);
+void sa__frost_builtin_init(sa__frost_builtin *t, int i);
+/* RGB of texel (x, y); coordinates are not limited to the texture size. */
+void sa__frost_builtin_texel(const sa__frost_builtin *t, int x, int y, uint8_t rgb[3]);
+/* n texels of row y at columns x0, x0 + step, ...: 3 * n bytes into rgb. */
+void sa__frost_builtin_row(const sa__frost_builtin *t, int y, int x0, int step, int n,
+                           uint8_t *rgb);
+
+/* Plasma fractal (diamond-square on a size x size torus, size a power of
+ * two) with wibble decay `decay`, normalised to [0, 1], into m (size*size
+ * doubles, row-major). Draws 3 k*k uniforms per level (k = 1, 2, 4, ...),
+ * as the reference. f32: round every stored value to float32 (the
+ * size-generic reference stores the map as float32). */
+int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng);
+
+#endif
