@@ -16,7 +16,7 @@
 
 /* ---- field tables -------------------------------------------------------- */
 
-typedef enum ftype { F_STR, F_PATH, F_INT, F_U64, F_DBL, F_BOOL, F_STRLIST, F_SEVLIST } ftype;
+typedef enum ftype { F_STR, F_PATH, F_INT, F_U64, F_DBL, F_BOOL, F_STRLIST, F_SEVLIST, F_DBL3 } ftype;
 
 typedef struct field {
     const char *key;
@@ -49,12 +49,12 @@ static int hook_split(const sa_config_hooks *h, const char *v, sa_error *err)
         return 0;
     return sa_error_set(err, SA_EINVAL, "", "expected test or train, got '%s'", v);
 }
+static int one_of(const char *v, const char *what, const char *const *ok, sa_error *err);
 static int hook_source(const sa_config_hooks *h, const char *v, sa_error *err)
 {
     (void)h;
-    if (strcmp(v, "fashion_mnist") == 0)
-        return 0;
-    return sa_error_set(err, SA_EINVAL, "", "unknown data source '%s' (expected fashion_mnist)", v);
+    static const char *const ok[] = {"fashion_mnist", "folder", "imagenet_c", NULL};
+    return one_of(v, "data source", ok, err);
 }
 static int hook_rng(const sa_config_hooks *h, const char *v, sa_error *err)
 {
@@ -138,10 +138,18 @@ static const field model_fields[] = {
 static const field data_fields[] = {
     {"source", F_STR, DATA(source), 0, 0, NO_MARK, hook_source},
     {"dir", F_PATH, DATA(dir), 0, 0, DATA(dir_mark), NULL},
+    {"name", F_STR, DATA(name), 0, 0, NO_MARK, NULL},
     {"split", F_STR, DATA(split), 0, 0, NO_MARK, hook_split},
+    {"clean_dir", F_PATH, DATA(clean_dir), 0, 0, NO_MARK, NULL},
     {"limit", F_INT, DATA(limit), 0, 1e9, NO_MARK, NULL},
     {"batch_size", F_INT, DATA(batch_size), 1, 65536, NO_MARK, NULL},
     {"shuffle", F_BOOL, DATA(shuffle), 0, 0, NO_MARK, NULL},
+    {"resize", F_INT, DATA(resize), 0, 16384, NO_MARK, NULL},
+    {"crop", F_INT, DATA(crop), 0, 16384, NO_MARK, NULL},
+    {"mean", F_DBL3, DATA(mean), -1e6, 1e6, NO_MARK, NULL},
+    {"std", F_DBL3, DATA(std), 1e-12, 1e6, NO_MARK, NULL},
+    {"strict", F_BOOL, DATA(strict), 0, 0, NO_MARK, NULL},
+    {"prefetch", F_INT, DATA(prefetch), 0, 8, NO_MARK, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 #define SHIFT(f) OFF(sa_config, shift.f)
@@ -243,6 +251,13 @@ void sa_config_defaults(sa_config *c)
     snprintf(c->data.split, sizeof c->data.split, "test");
     c->data.batch_size = 128;
     c->data.shuffle = 1;
+    c->data.resize = 256;
+    c->data.crop = 224;
+    for (int k = 0; k < 3; k++) {
+        c->data.mean[k] = 0.0;
+        c->data.std[k] = 1.0;
+    }
+    c->data.prefetch = 2;
     c->shift.clean = 1;
     c->shift.n_severities = 5;
     for (int i = 0; i < 5; i++)
@@ -411,6 +426,26 @@ static int set_field(ctx *x, void *base, const field *f, const yaml_node_t *n, c
             return fail(x, n, key, "expected true or false, got %s%s%s", s ? "'" : "",
                         s ? s : node_kind(n), s ? "'" : "");
         *(int *)p = v;
+        break;
+    }
+    case F_DBL3: {
+        if (n->type != YAML_SEQUENCE_NODE ||
+            n->data.sequence.items.top - n->data.sequence.items.start != 3)
+            return fail(x, n, key, "expected a list of 3 numbers (one per channel)");
+        double *arr = (double *)p;
+        for (int k = 0; k < 3; k++) {
+            yaml_node_t *item = yaml_document_get_node(x->doc, n->data.sequence.items.start[k]);
+            const char *is = scalar(item);
+            char *end;
+            double v = is ? strtod(is, &end) : 0.0;
+            char ikey[300];
+            snprintf(ikey, sizeof ikey, "%s[%d]", key, k);
+            if (!is || end == is || *end || !isfinite(v))
+                return fail(x, item, ikey, "expected a number");
+            if (v < f->min || v > f->max)
+                return fail(x, item, ikey, "%g is out of range [%g, %g]", v, f->min, f->max);
+            arr[k] = v;
+        }
         break;
     }
     case F_STRLIST:
@@ -709,8 +744,16 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
     dump_str(b, "  ", "source", c->data.source);
     dump_str(b, "  ", "dir", c->data.dir);
     dump_str(b, "  ", "split", c->data.split);
+    dump_str(b, "  ", "name", c->data.name[0] ? c->data.name : "auto");
+    if (c->data.clean_dir[0])
+        dump_str(b, "  ", "clean_dir", c->data.clean_dir);
     sa_strbuf_printf(b, "  limit: %d\n  batch_size: %d\n  shuffle: %s\n", c->data.limit,
                      c->data.batch_size, c->data.shuffle ? "true" : "false");
+    sa_strbuf_printf(b, "  resize: %d\n  crop: %d\n  mean: [%.9g, %.9g, %.9g]\n"
+                        "  std: [%.9g, %.9g, %.9g]\n  strict: %s\n  prefetch: %d\n",
+                     c->data.resize, c->data.crop, c->data.mean[0], c->data.mean[1],
+                     c->data.mean[2], c->data.std[0], c->data.std[1], c->data.std[2],
+                     c->data.strict ? "true" : "false", c->data.prefetch);
     sa_strbuf_printf(b, "shift:\n  clean: %s\n  corruptions: [", c->shift.clean ? "true" : "false");
     for (int i = 0; i < c->shift.n_corruptions; i++)
         sa_strbuf_printf(b, "%s%s", i ? ", " : "", c->shift.corruptions[i]);

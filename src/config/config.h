@@ -18,8 +18,11 @@
  *   run:    name [run], seed [0], output [results], threads [0 = all cores],
  *           device [cpu]
  *   model:  path (required), num_classes [10]
- *   data:   source [fashion_mnist], dir [/usr/share/datasets/fashion-mnist],
- *           split [test], limit [0 = all], batch_size [128], shuffle [true]
+ *   data:   source [fashion_mnist | folder | imagenet_c],
+ *           dir [/usr/share/datasets/fashion-mnist], name [by source], split [test],
+ *           clean_dir, limit [0 = all], batch_size [128], shuffle [true],
+ *           resize [256], crop [224], mean [[0,0,0]], std [[1,1,1]],
+ *           strict [false], prefetch [2]
  *   shift:  clean [true], corruptions [[]], severities [[1,2,3,4,5]],
  *           params [auto], rng [fast]
  *   schedule: epochs [1], reset [cell | episodic | continual],
@@ -84,12 +87,18 @@ typedef struct sa_config {
         sa_config_mark path_mark;
     } model;
     struct {
-        char source[SA_CFG_STR];
+        char source[SA_CFG_STR];    /* fashion_mnist | folder | imagenet_c */
         char dir[SA_CFG_PATH];
-        char split[SA_CFG_STR];
+        char name[SA_CFG_STR];      /* data set name in cell paths; "" = by source */
+        char split[SA_CFG_STR];     /* fashion_mnist: test | train */
+        char clean_dir[SA_CFG_PATH]; /* imagenet_c: the clean images for a clean cell */
         int limit;
         int batch_size;
         int shuffle;
+        int resize, crop;           /* folder preprocessing (0 = off) */
+        double mean[3], std[3];     /* normalisation of x/255 before the model */
+        int strict;                 /* unreadable image: error instead of skip */
+        int prefetch;               /* batches prepared ahead */
         sa_config_mark dir_mark;
     } data;
     struct {

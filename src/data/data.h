@@ -88,7 +88,9 @@ typedef struct sa_loader_options {
     int severity;                 /* 1..5 */
     sa_corrupt_params params;     /* parameter table, default SA_PARAMS_AUTO */
     sa_rng_kind rng;              /* SA_RNG_FAST (default) or SA_RNG_NUMPY */
-    int threads;                  /* 0: OpenMP default */
+    int threads;                  /* OpenMP threads decoding a batch; 0: one when
+                                     prefetching (the caller computes on the other
+                                     cores), else the OpenMP default */
     float mean[3], std[3];        /* per-channel normalisation of x/255: (v - mean) / std;
                                      default 0 and 1 (models that normalise themselves) */
     int strict;                   /* 1: an unreadable image is an error; 0 (default): it is

@@ -178,7 +178,11 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
         long failed = -1; /* lowest failing slot, so the message is deterministic */
         sa_error first_err = {0};
 #ifdef _OPENMP
-        int threads = ld->opt.threads > 0 ? ld->opt.threads : omp_get_max_threads();
+        /* Prefetching runs beside the caller's own parallel work (libtorch
+         * uses OpenMP too): two teams busy-waiting on the same cores would
+         * slow both, so the background thread decodes alone by default. */
+        int threads = ld->opt.threads > 0 ? ld->opt.threads
+                                          : (ld->depth > 0 ? 1 : omp_get_max_threads());
 #pragma omp parallel for schedule(dynamic, 2) num_threads(threads)
 #endif
         for (long i = 0; i < (long)n; i++) {

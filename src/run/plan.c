@@ -39,6 +39,7 @@ uint64_t sa_config_hash(const sa_config *cfg)
     memset(c->run.name, 0, sizeof c->run.name);
     memset(c->run.output, 0, sizeof c->run.output);
     c->run.threads = 0;
+    c->data.prefetch = 0;
     c->output.save_model = 0;
     sa_strbuf b = {0};
     sa_config_dump(c, &b);
@@ -56,9 +57,26 @@ void sa_cell_name(const sa_cell *c, char *buf, size_t n)
         snprintf(buf, n, "%s", c->shift);
 }
 
+/* The data set name of a config's cells. */
+static const char *split_name(const sa_config *cfg)
+{
+    if (cfg->data.name[0] && strcmp(cfg->data.name, "auto") != 0)
+        return cfg->data.name;
+    if (strcmp(cfg->data.source, "imagenet_c") == 0)
+        return "imagenet-c";
+    if (strcmp(cfg->data.source, "folder") == 0)
+        return "imagenet";
+    return "fmnist";
+}
+
 int sa_plan_make(sa_plan *plan, const sa_config *cfg, sa_error *err)
 {
-    int n = (cfg->shift.clean ? 1 : 0) + cfg->shift.n_corruptions * cfg->shift.n_severities;
+    /* ImageNet-C reads every corruption and severity from disk; its clean
+     * cell needs the clean images (data.clean_dir). */
+    const int from_disk = strcmp(cfg->data.source, "imagenet_c") == 0;
+    const int clean = cfg->shift.clean && (!from_disk || cfg->data.clean_dir[0]);
+    const int folder = strcmp(cfg->data.source, "fashion_mnist") != 0;
+    int n = (clean ? 1 : 0) + cfg->shift.n_corruptions * cfg->shift.n_severities;
     if (n == 0)
         return sa_error_set(err, SA_EINVAL, "run",
                             "%s: nothing to run: shift.clean is false and shift.corruptions is empty",
@@ -67,9 +85,12 @@ int sa_plan_make(sa_plan *plan, const sa_config *cfg, sa_error *err)
     if (!cells)
         return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
     int k = 0;
-    if (cfg->shift.clean) {
-        snprintf(cells[k].split, sizeof cells[k].split, "fmnist");
+    if (clean) {
+        snprintf(cells[k].split, sizeof cells[k].split, "%s", split_name(cfg));
         snprintf(cells[k].shift, sizeof cells[k].shift, "clean");
+        if (folder)
+            snprintf(cells[k].dir, sizeof cells[k].dir, "%s",
+                     from_disk ? cfg->data.clean_dir : cfg->data.dir);
         k++;
     }
     for (int i = 0; i < cfg->shift.n_corruptions; i++) {
@@ -81,11 +102,23 @@ int sa_plan_make(sa_plan *plan, const sa_config *cfg, sa_error *err)
         }
         for (int s = 0; s < cfg->shift.n_severities; s++) {
             sa_cell *c = &cells[k++];
-            snprintf(c->split, sizeof c->split, "fmnist");
+            snprintf(c->split, sizeof c->split, "%s", split_name(cfg));
             snprintf(c->shift, sizeof c->shift, "%s", cfg->shift.corruptions[i]);
             c->severity = cfg->shift.severities[s];
-            c->corrupt = 1;
             c->corruption = (int)kind;
+            /* ImageNet-C: <dir>/<corruption>/<severity>/, already corrupted. */
+            c->corrupt = !from_disk;
+            if (from_disk) {
+                int w = snprintf(c->dir, sizeof c->dir, "%s/%s/%d", cfg->data.dir,
+                                 cfg->shift.corruptions[i], c->severity);
+                if (w < 0 || (size_t)w >= sizeof c->dir) {
+                    free(cells);
+                    return sa_error_set(err, SA_EINVAL, "run", "path too long under %s",
+                                        cfg->data.dir);
+                }
+            } else if (folder) {
+                snprintf(c->dir, sizeof c->dir, "%s", cfg->data.dir);
+            }
         }
     }
     plan->n_cells = n;

@@ -59,7 +59,7 @@ typedef struct engine {
     int n;
     sa_model *models[SA_CFG_MAX_METHODS];
     sa_method *methods[SA_CFG_MAX_METHODS];
-    sa_source *src;
+    sa_source *src;      /* Fashion-MNIST: one source for every cell */
     int device;
     int threads;
 } engine;
@@ -82,9 +82,60 @@ static int config_error(sa_error *err, const sa_config *cfg, sa_config_mark mark
     return err ? err->code : SA_EINVAL;
 }
 
+static sa_folder_options folder_options(const sa_config *cfg, const sa_cell *cell)
+{
+    sa_folder_options fo = sa_folder_options_default();
+    fo.name = cell->split;
+    fo.resize = cfg->data.resize;
+    fo.crop = cfg->data.crop;
+    return fo;
+}
+
+/* The source of a cell: the shared Fashion-MNIST one, or a folder source
+ * the caller frees (when *out != e->src). */
+static int cell_source(engine *e, const sa_cell *cell, sa_source **out, sa_error *err)
+{
+    if (!cell->dir[0]) {
+        *out = e->src;
+        return 0;
+    }
+    sa_folder_options fo = folder_options(e->cfg, cell);
+    return sa_source_open_folder(out, cell->dir, &fo, err);
+}
+
+/* Open every cell's data once before any work: a missing directory, an
+ * empty or unknown class directory is an error naming the path. */
+static int check_sources(engine *e, const sa_plan *plan, sa_error *err)
+{
+    const sa_config *cfg = e->cfg;
+    if (strcmp(cfg->data.source, "fashion_mnist") == 0) {
+        int rc = sa_source_open_fmnist(&e->src, cfg->data.dir, cfg->data.split, err);
+        if (rc < 0)
+            return config_error(err, cfg, cfg->data.dir_mark, "data.dir");
+    }
+    for (int k = 0; k < plan->n_cells; k++) {
+        const sa_cell *cell = &plan->cells[k];
+        if (k > 0 && strcmp(cell->dir, plan->cells[k - 1].dir) == 0)
+            continue;
+        sa_source *s = NULL;
+        int rc = cell_source(e, cell, &s, err);
+        if (rc < 0)
+            return config_error(err, cfg, cfg->data.dir_mark, "data.dir");
+        int classes = sa_source_num_classes(s);
+        if (s != e->src)
+            sa_source_free(s);
+        if (classes != cfg->model.num_classes)
+            return sa_error_set(err, SA_EINVAL, "run",
+                                "%s: model.num_classes is %d but the data (%s) has %d classes",
+                                cfg->file, cfg->model.num_classes,
+                                cell->dir[0] ? cell->dir : cfg->data.dir, classes);
+    }
+    return 0;
+}
+
 /* Open data, load one model per method and check that they fit, before any
  * output is written. */
-static int engine_open(engine *e, const sa_config *cfg, sa_error *err)
+static int engine_open(engine *e, const sa_config *cfg, const sa_plan *plan, sa_error *err)
 {
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
@@ -96,23 +147,28 @@ static int engine_open(engine *e, const sa_config *cfg, sa_error *err)
     int rc = sa_torch_parse_device(&e->device, cfg->run.device, err);
     if (rc < 0)
         return rc;
-    if ((rc = sa_source_open_fmnist(&e->src, cfg->data.dir, cfg->data.split, err)) < 0)
-        return config_error(err, cfg, cfg->data.dir_mark, "data.dir");
-    if (sa_source_num_classes(e->src) != cfg->model.num_classes)
-        return sa_error_set(err, SA_EINVAL, "run",
-                            "%s: model.num_classes is %d but data source %s has %d classes",
-                            cfg->file, cfg->model.num_classes, sa_source_name(e->src),
-                            sa_source_num_classes(e->src));
+    if ((rc = check_sources(e, plan, err)) < 0)
+        return rc;
     if (!sa_fs_exists(cfg->model.path)) {
         sa_error_set(err, SA_EIO, "run", "model file %s not found (hint: run tools/bootstrap.sh, or "
                      "set model.path)", cfg->model.path);
         return config_error(err, cfg, cfg->model.path_mark, "model.path");
     }
-    /* Probe the input shape with the first image. */
+    /* Probe the input shape with the first readable image of the first cell. */
     sa_image *probe = NULL;
     int label;
-    if ((rc = sa_source_get(e->src, 0, &probe, &label, err)) < 0)
+    sa_source *first = NULL;
+    if ((rc = cell_source(e, &plan->cells[0], &first, err)) < 0)
         return rc;
+    for (size_t i = 0; i < sa_source_count(first) && !probe; i++) {
+        sa_error ignore = {0};
+        sa_source_get(first, i, &probe, &label, &ignore);
+    }
+    if (first != e->src)
+        sa_source_free(first);
+    if (!probe)
+        return sa_error_set(err, SA_EFORMAT, "run", "no readable image in %s",
+                            plan->cells[0].dir[0] ? plan->cells[0].dir : cfg->data.dir);
     int64_t shape[4] = {2, probe->c, probe->h, probe->w};
     size_t per = sa_image_size(probe);
     sa_image_free(probe);
@@ -229,20 +285,35 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
     lo.limit = (size_t)cfg->data.limit;
     lo.shuffle = cfg->data.shuffle;
     lo.seed = cfg->run.seed;
-    lo.threads = e->threads;
+    lo.threads = cfg->data.prefetch > 0 ? 0 : e->threads;
     lo.corrupt = cell->corrupt;
     lo.corruption = (sa_corruption)cell->corruption;
     lo.severity = cell->severity;
     lo.rng = strcmp(cfg->shift.rng, "numpy") == 0 ? SA_RNG_NUMPY : SA_RNG_FAST;
     sa_corrupt_params_from_name(&lo.params, cfg->shift.params, NULL);
-    sa_loader *ld = NULL;
-    int rc = sa_loader_new(&ld, e->src, &lo, err);
+    lo.strict = cfg->data.strict;
+    lo.prefetch = cfg->data.prefetch;
+    for (int k = 0; k < 3; k++) {
+        lo.mean[k] = (float)cfg->data.mean[k];
+        lo.std[k] = (float)cfg->data.std[k];
+    }
+    sa_source *src = NULL;
+    int rc = cell_source(e, cell, &src, err);
     if (rc < 0)
         return rc;
+    sa_loader *ld = NULL;
+    rc = sa_loader_new(&ld, src, &lo, err);
+    if (rc < 0) {
+        if (src != e->src)
+            sa_source_free(src);
+        return rc;
+    }
     const int continual = strcmp(cfg->schedule.reset, "continual") == 0;
     for (int i = 0; i < e->n && !(continual && index > 0); i++)
         if ((rc = sa_method_reset(e->methods[i], err)) < 0) {
             sa_loader_free(ld);
+            if (src != e->src)
+                sa_source_free(src);
             return rc;
         }
     memset(res, 0, sizeof *res);
@@ -312,7 +383,10 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
     }
     free(pred);
     sa_batch_free(&b);
+    res->skipped = (int64_t)sa_loader_skipped(ld);
     sa_loader_free(ld);
+    if (src != e->src)
+        sa_source_free(src);
     if (rc < 0)
         return rc;
     for (int i = 0; i < e->n; i++)
@@ -420,7 +494,7 @@ int sa_run_execute(const sa_config *cfg, const sa_run_options *o, sa_run_result 
         sa_run_result_free(res);
         return rc;
     }
-    rc = engine_open(&e, cfg, err);
+    rc = engine_open(&e, cfg, &plan, err);
     if (rc < 0) {
         engine_free(&e);
         sa_plan_free(&plan);

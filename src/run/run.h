@@ -35,7 +35,8 @@
 #include "metrics.h"
 
 typedef struct sa_cell {
-    char split[32];    /* data set name, e.g. "fmnist" */
+    char split[32];    /* data set name, e.g. "fmnist", "imagenet-c" */
+    char dir[1024];    /* image-folder directory of this cell ("" for Fashion-MNIST) */
     char shift[64];    /* corruption name or "clean" */
     int severity;      /* 1..5, 0 for clean */
     int corrupt;       /* 0 for the clean cell */

@@ -38,7 +38,9 @@ int sa__cell_write(const char *path, const sa_cell *c, uint64_t hash, const sa_c
     sa_strbuf_json_str(&b, c->split);
     sa_strbuf_printf(&b, ",\n  \"shift\": ");
     sa_strbuf_json_str(&b, c->shift);
-    sa_strbuf_printf(&b, ",\n  \"severity\": %d,\n  \"methods\": [\n", c->severity);
+    sa_strbuf_printf(&b, ",\n  \"severity\": %d,\n  \"skipped_images\": %" PRId64
+                         ",\n  \"methods\": [\n",
+                     c->severity, r->skipped);
     for (int i = 0; i < r->n_methods; i++) {
         sa_strbuf_printf(&b, "    {\"label\": ");
         sa_strbuf_json_str(&b, r->m[i].label);

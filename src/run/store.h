@@ -14,6 +14,7 @@
 
 typedef struct sa_cell_result {
     int n_methods;
+    int64_t skipped; /* unreadable images skipped (per pass) */
     struct {
         char label[SA_CFG_STR];
         char method[SA_CFG_STR];
