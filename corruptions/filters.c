@@ -905,11 +905,13 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     t.xa = malloc(kk * sizeof *t.xa);
     t.xb = malloc(kk * sizeof *t.xb);
     t.w = malloc(kk * sizeof *t.w);
+    unsigned char *row_used = calloc((size_t)kh + 1, 1);
     /* every input row padded horizontally with the reflect-101 rule */
     double *pad = malloc((size_t)h * padlen * sizeof *pad);
     double *fold = malloc(((size_t)nthr * nrows + 1) * padlen * sizeof *fold);
     const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
-    if (!t.row || !t.xa || !t.xb || !t.w || !pad || !fold || !ptrs) {
+    if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
+        free(row_used);
         free(t.row);
         free(t.xa);
         free(t.xb);
@@ -925,6 +927,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                 double v = k[(size_t)(kh + i) * kn + (kw + j)];
                 if (v == 0.0)
                     continue;
+                row_used[i] = 1;
                 t.row[t.n] = i;
                 t.xa[t.n] = kw - j;
                 t.xb[t.n] = kw + j;
@@ -962,8 +965,10 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
         for (int y = 0; y < h; y++) {
             double *acc = out + (size_t)y * rowlen;
             if (sym) {
-                memcpy(v, pad + (size_t)y * padlen, padlen * sizeof *v);
+                const double *p0 = pad + (size_t)y * padlen;
                 for (int i = 1; i <= kh; i++) {
+                    if (!row_used[i])
+                        continue;
                     const double *a =
                         pad + (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
                     const double *b =
@@ -971,7 +976,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                     add_rows(v + (size_t)i * padlen, a, b, padlen);
                 }
                 for (int q = 0; q < t.n; q++) {
-                    const double *r = v + (size_t)t.row[q] * padlen;
+                    const double *r = t.row[q] ? v + (size_t)t.row[q] * padlen : p0;
                     pa[q] = r + (size_t)t.xa[q] * c;
                     pb[q] = r + (size_t)t.xb[q] * c;
                 }
@@ -986,6 +991,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
             }
         }
     }
+    free(row_used);
     free(t.row);
     free(t.xa);
     free(t.xb);
