@@ -141,6 +141,7 @@ static const field data_fields[] = {
     {"name", F_STR, DATA(name), 0, 0, NO_MARK, NULL},
     {"split", F_STR, DATA(split), 0, 0, NO_MARK, hook_split},
     {"clean_dir", F_PATH, DATA(clean_dir), 0, 0, NO_MARK, NULL},
+    {"subset", F_PATH, DATA(subset), 0, 0, NO_MARK, NULL},
     {"limit", F_INT, DATA(limit), 0, 1e9, NO_MARK, NULL},
     {"batch_size", F_INT, DATA(batch_size), 1, 65536, NO_MARK, NULL},
     {"shuffle", F_BOOL, DATA(shuffle), 0, 0, NO_MARK, NULL},
@@ -747,6 +748,8 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
     dump_str(b, "  ", "name", c->data.name[0] ? c->data.name : "auto");
     if (c->data.clean_dir[0])
         dump_str(b, "  ", "clean_dir", c->data.clean_dir);
+    if (c->data.subset[0])
+        dump_str(b, "  ", "subset", c->data.subset);
     sa_strbuf_printf(b, "  limit: %d\n  batch_size: %d\n  shuffle: %s\n", c->data.limit,
                      c->data.batch_size, c->data.shuffle ? "true" : "false");
     sa_strbuf_printf(b, "  resize: %d\n  crop: %d\n  mean: [%.9g, %.9g, %.9g]\n"

@@ -20,7 +20,7 @@
  *   model:  path (required), num_classes [10]
  *   data:   source [fashion_mnist | folder | imagenet_c],
  *           dir [/usr/share/datasets/fashion-mnist], name [by source], split [test],
- *           clean_dir, limit [0 = all], batch_size [128], shuffle [true],
+ *           clean_dir, subset, limit [0 = all], batch_size [128], shuffle [true],
  *           resize [256], crop [224], mean [[0,0,0]], std [[1,1,1]],
  *           strict [false], prefetch [2]
  *   shift:  clean [true], corruptions [[]], severities [[1,2,3,4,5]],
@@ -92,6 +92,7 @@ typedef struct sa_config {
         char name[SA_CFG_STR];      /* data set name in cell paths; "" = by source */
         char split[SA_CFG_STR];     /* fashion_mnist: test | train */
         char clean_dir[SA_CFG_PATH]; /* imagenet_c: the clean images for a clean cell */
+        char subset[SA_CFG_PATH];    /* list of "<class>/<file>" to use, e.g. the 5,000 */
         int limit;
         int batch_size;
         int shuffle;

@@ -53,6 +53,9 @@ typedef struct sa_folder_options {
     int crop;                    /* centre crop to crop x crop; 0: none. Default 224 */
     int keep_sized;              /* images already crop x crop are used as they are (the
                                     ImageNet-C files); default 1 */
+    const char *const *subset;   /* if set: only these "<class>/<file>" entries, each of
+                                    which must exist (borrowed) */
+    int n_subset;
 } sa_folder_options;
 sa_folder_options sa_folder_options_default(void);
 /* Errors name the path: a missing or empty directory, a class directory

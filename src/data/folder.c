@@ -88,6 +88,21 @@ static int list_dir(names *out, const char *dir, int want_dirs, sa_error *err)
     return 0;
 }
 
+/* Sorted copy of the subset entries (borrowed strings) for bsearch. */
+static int sorted_subset(const char ***out, const sa_folder_options *o, sa_error *err)
+{
+    *out = NULL;
+    if (!o->subset || o->n_subset <= 0)
+        return 0;
+    const char **v = malloc((size_t)o->n_subset * sizeof *v);
+    if (!v)
+        return sa_error_set(err, SA_ENOMEM, "data", "out of memory");
+    memcpy(v, o->subset, (size_t)o->n_subset * sizeof *v);
+    qsort(v, (size_t)o->n_subset, sizeof *v, cmp_str);
+    *out = v;
+    return 0;
+}
+
 int sa_source_open_folder(sa_source **out, const char *dir, const sa_folder_options *o,
                           sa_error *err)
 {
@@ -114,6 +129,11 @@ int sa_source_open_folder(sa_source **out, const char *dir, const sa_folder_opti
     s->opt = *o;
     s->opt.classes = NULL;
     s->opt.n_classes = 0;
+    s->opt.subset = NULL;
+    s->opt.n_subset = 0;
+    const char **subset = NULL;
+    size_t matched = 0;
+    rc = sorted_subset(&subset, o, err);
     snprintf(s->name, sizeof s->name, "%s", o->name ? o->name : "folder");
     s->num_classes = o->classes ? o->n_classes : (int)classes.n;
     size_t paths_cap = 1 << 16, paths_len = 0, files_cap = 1024;
@@ -144,6 +164,25 @@ int sa_source_open_folder(sa_source **out, const char *dir, const sa_folder_opti
         names files = {0};
         if ((rc = list_dir(&files, cdir, 0, err)) < 0)
             break;
+        if (subset) { /* keep the listed files only */
+            size_t kept = 0;
+            for (size_t f = 0; f < files.n; f++) {
+                char rel[1024];
+                snprintf(rel, sizeof rel, "%s/%s", classes.v[c], files.v[f]);
+                const char *key = rel;
+                if (bsearch(&key, subset, (size_t)o->n_subset, sizeof *subset, cmp_str)) {
+                    files.v[kept++] = files.v[f];
+                } else {
+                    free(files.v[f]);
+                }
+            }
+            files.n = kept;
+            matched += kept;
+            if (kept == 0) {
+                names_free(&files);
+                continue;
+            }
+        }
         if (files.n == 0) {
             names_free(&files);
             rc = sa_error_set(err, SA_EINVAL, "data", "%s: class directory %s has no images",
@@ -184,6 +223,11 @@ int sa_source_open_folder(sa_source **out, const char *dir, const sa_folder_opti
         names_free(&files);
     }
     names_free(&classes);
+    if (rc == 0 && subset && matched < (size_t)o->n_subset)
+        rc = sa_error_set(err, SA_EINVAL, "data",
+                          "%s: %zu of the %d images of the subset list are missing in %s",
+                          o->name, (size_t)o->n_subset - matched, o->n_subset, dir);
+    free(subset);
     if (rc < 0) {
         sa_source_free(s);
         return rc;

@@ -60,6 +60,9 @@ typedef struct engine {
     sa_model *models[SA_CFG_MAX_METHODS];
     sa_method *methods[SA_CFG_MAX_METHODS];
     sa_source *src;      /* Fashion-MNIST: one source for every cell */
+    char *subset_text;   /* data.subset file, its lines cut in place */
+    const char **subset; /* its entries */
+    int n_subset;
     int device;
     int threads;
 } engine;
@@ -71,6 +74,39 @@ static void engine_free(engine *e)
         sa_model_free(e->models[i]);
     }
     sa_source_free(e->src);
+    free(e->subset);
+    free(e->subset_text);
+}
+
+/* Read data.subset: one "<class>/<file>" per line; blank lines and
+ * "#" comments are ignored. */
+static int load_subset(engine *e, sa_error *err)
+{
+    const sa_config *cfg = e->cfg;
+    if (!cfg->data.subset[0])
+        return 0;
+    size_t len;
+    int rc = sa_fs_read_all(cfg->data.subset, &e->subset_text, &len, err);
+    if (rc < 0) {
+        sa_error_prefix(err, "%s: data.subset", cfg->file);
+        return rc;
+    }
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += e->subset_text[i] == '\n';
+    e->subset = malloc(lines * sizeof *e->subset);
+    if (!e->subset)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    for (char *line = strtok(e->subset_text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line && *line != '#')
+            e->subset[e->n_subset++] = line;
+    }
+    if (e->n_subset == 0)
+        return sa_error_set(err, SA_EINVAL, "run", "%s: data.subset %s lists no images", cfg->file,
+                            cfg->data.subset);
+    return 0;
 }
 
 static int config_error(sa_error *err, const sa_config *cfg, sa_config_mark mark, const char *key)
@@ -82,12 +118,14 @@ static int config_error(sa_error *err, const sa_config *cfg, sa_config_mark mark
     return err ? err->code : SA_EINVAL;
 }
 
-static sa_folder_options folder_options(const sa_config *cfg, const sa_cell *cell)
+static sa_folder_options folder_options(const engine *e, const sa_cell *cell)
 {
     sa_folder_options fo = sa_folder_options_default();
     fo.name = cell->split;
-    fo.resize = cfg->data.resize;
-    fo.crop = cfg->data.crop;
+    fo.resize = e->cfg->data.resize;
+    fo.crop = e->cfg->data.crop;
+    fo.subset = e->subset;
+    fo.n_subset = e->n_subset;
     return fo;
 }
 
@@ -99,7 +137,7 @@ static int cell_source(engine *e, const sa_cell *cell, sa_source **out, sa_error
         *out = e->src;
         return 0;
     }
-    sa_folder_options fo = folder_options(e->cfg, cell);
+    sa_folder_options fo = folder_options(e, cell);
     return sa_source_open_folder(out, cell->dir, &fo, err);
 }
 
@@ -108,6 +146,9 @@ static int cell_source(engine *e, const sa_cell *cell, sa_source **out, sa_error
 static int check_sources(engine *e, const sa_plan *plan, sa_error *err)
 {
     const sa_config *cfg = e->cfg;
+    int rc0 = load_subset(e, err);
+    if (rc0 < 0)
+        return rc0;
     if (strcmp(cfg->data.source, "fashion_mnist") == 0) {
         int rc = sa_source_open_fmnist(&e->src, cfg->data.dir, cfg->data.split, err);
         if (rc < 0)
