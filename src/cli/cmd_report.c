@@ -567,6 +567,28 @@ static void leaderboard_json(const board *b, const colspec *cols, int n_cols, sa
     sa_strbuf_printf(out, "  ]\n}\n");
 }
 
+/* "model / method", and " [run]" (the run directory's name) when another
+ * row has the same model and method. */
+static void row_name(const board *b, int r, char *out, size_t n)
+{
+    const row *w = &b->rows[r];
+    int clash = 0;
+    for (int i = 0; i < b->n_rows; i++)
+        clash |= i != r && strcmp(b->rows[i].model, w->model) == 0 &&
+                 strcmp(b->rows[i].method, w->method) == 0;
+    if (!clash) {
+        snprintf(out, n, "%s / %s", w->model, w->method);
+        return;
+    }
+    char d[1024];
+    snprintf(d, sizeof d, "%s", w->run);
+    size_t l = strlen(d);
+    while (l > 1 && d[l - 1] == '/')
+        d[--l] = '\0';
+    const char *base = strrchr(d, '/');
+    snprintf(out, n, "%s / %s [%s]", w->model, w->method, base ? base + 1 : d);
+}
+
 /* Chart: mean error over severities per corruption of the first split with
  * corrupted cells (imagenet-c first), one bar per leaderboard row. */
 static int chart(const board *b, sa_strbuf *out, sa_error *err)
@@ -617,8 +639,8 @@ static int chart(const board *b, sa_strbuf *out, sa_error *err)
     if (rc == 0)
         rc = sa_table_new(&t, n_shift, b->n_rows, err);
     for (int r = 0; rc == 0 && r < b->n_rows; r++) {
-        char name[2 * NAME_LEN + 4];
-        snprintf(name, sizeof name, "%s / %s", b->rows[r].model, b->rows[r].method);
+        char name[3 * NAME_LEN + 8];
+        row_name(b, r, name, sizeof name);
         sa_table_set_col(t, r, name);
         for (int k = 0; k < n_shift; k++) {
             sa_table_set_row(t, k, shift[k]);
@@ -714,8 +736,8 @@ int sa_cli_report(int argc, char **argv)
         for (int c = 0; c < n_cols; c++)
             sa_table_set_col(t, c, cols[c].name);
         for (int r = 0; r < b.n_rows; r++) {
-            char name[2 * NAME_LEN + 4];
-            snprintf(name, sizeof name, "%s / %s", b.rows[r].model, b.rows[r].method);
+            char name[3 * NAME_LEN + 8];
+            row_name(&b, r, name, sizeof name);
             sa_table_set_row(t, r, name);
             for (int c = 0; c < n_cols; c++)
                 sa_table_set(t, r, c, col_value(&b.rows[r], &cols[c]));
@@ -725,10 +747,11 @@ int sa_cli_report(int argc, char **argv)
         int any_paper = 0;
         for (int r = 0; r < b.n_rows; r++)
             if (b.rows[r].paper_source[0]) {
+                char name[3 * NAME_LEN + 8];
+                row_name(&b, r, name, sizeof name);
                 if (!any_paper++)
                     sa_strbuf_printf(&notes, "\n(paper) columns: published numbers, not ours:\n");
-                sa_strbuf_printf(&notes, "  %s / %s: %s\n", b.rows[r].model, b.rows[r].method,
-                                 b.rows[r].paper_source);
+                sa_strbuf_printf(&notes, "  %s: %s\n", name, b.rows[r].paper_source);
             }
         if (!isnan(alexnet_clean))
             sa_strbuf_printf(&notes, "\nrel. mCE uses AlexNet clean error %.2f%% as given.\n",
