@@ -4,7 +4,9 @@
  * from each run's cells/<split>/<shift>/<severity>.json files. Columns, for
  * the splits the runs contain:
  *   mCE           ImageNet-C mCE (AlexNet-normalised, 15 corruptions x 5 severities)
- *   rel. mCE      with --alexnet-clean PCT (AlexNet's clean error) and a clean cell
+ *   rel. mCE      with --alexnet-clean PCT (AlexNet's clean error, which is not among
+ *                 the published constants; 43.45 is a third-party value, unverified)
+ *                 and a clean ImageNet-C cell
  *   IN-C err      mean error over the corrupted ImageNet-C cells
  *   IN-R err, IN-A err        mean error over the cells of imagenet-r / imagenet-a
  *   IN-D err, IN-D109 err     mean over the cells of splits imagenet-d* / imagenet-d109*
@@ -754,8 +756,12 @@ int sa_cli_report(int argc, char **argv)
                 sa_strbuf_printf(&notes, "  %s: %s\n", name, b.rows[r].paper_source);
             }
         if (!isnan(alexnet_clean))
-            sa_strbuf_printf(&notes, "\nrel. mCE uses AlexNet clean error %.2f%% as given.\n",
-                             alexnet_clean);
+            sa_strbuf_printf(&notes, "\nrel. mCE uses AlexNet clean error %.2f%% as given%s.\n",
+                             alexnet_clean,
+                             fabs(alexnet_clean - SA_ALEXNET_CLEAN_ERROR_UNVERIFIED) < 1e-9
+                                 ? " (a third-party value, not verified against the ImageNet-C "
+                                   "paper)"
+                                 : "");
         fputs(text.data ? text.data : "", stdout);
         fputs(notes.data ? notes.data : "", stdout);
         if (out_dir) {
