@@ -11,6 +11,8 @@ extern const size_t sa_demo_yaml_len;
 
 int sa_cli_run(int argc, char **argv);
 int sa_cli_corrupt(int argc, char **argv);
+/* selfadapt report RUN_DIR... [--out DIR] [--alexnet-clean PCT] (cmd_report.c) */
+int sa_cli_report(int argc, char **argv);
 
 /* Progress printer: a live line on a terminal, periodic lines otherwise. */
 typedef struct sa_cli_progress {

@@ -18,6 +18,10 @@ static void usage(FILE *f)
             "  corrupt --input DIR --output DIR [--corruptions LIST] [--severities 1-5] ...\n"
             "                 write corrupted copies of an image folder (ImageNet-C layout);\n"
             "                 'selfadapt corrupt --help' lists the options\n"
+            "  report RUN_DIR... [--out DIR] [--alexnet-clean PCT]\n"
+            "                 leaderboard of finished runs: mCE, ImageNet-C/R/A/D errors,\n"
+            "                 published numbers from a run's reference.json; --out writes\n"
+            "                 leaderboard.{md,csv,json} and errors.svg\n"
             "  methods        list the adaptation methods\n"
             "  corruptions    list the corruptions\n"
             "  version        print versions\n"
@@ -35,6 +39,8 @@ int main(int argc, char **argv)
         return sa_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "corrupt") == 0)
         return sa_cli_corrupt(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return sa_cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "methods") == 0) {
         for (const char *const *n = sa_method_names(); *n; n++)
             printf("%-8s %s\n", *n, sa_method_summary(*n));

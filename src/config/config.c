@@ -207,6 +207,27 @@ static const field teacher_fields[] = {
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+#define REF(i) OFF(sa_method_cfg, reference) + (i) * sizeof(double)
+const char *const sa_config_reference_keys[SA_REF_COUNT] = {
+    "mCE", "rel_mCE", "imagenet_c", "imagenet_r", "imagenet_a", "imagenet_d", "imagenet_d109",
+};
+static const field method_ref_fields[] = {
+    {"mCE", F_DBL, REF(0), 0.0, 1000.0, NO_MARK, NULL},
+    {"rel_mCE", F_DBL, REF(1), 0.0, 1000.0, NO_MARK, NULL},
+    {"imagenet_c", F_DBL, REF(2), 0.0, 100.0, NO_MARK, NULL},
+    {"imagenet_r", F_DBL, REF(3), 0.0, 100.0, NO_MARK, NULL},
+    {"imagenet_a", F_DBL, REF(4), 0.0, 100.0, NO_MARK, NULL},
+    {"imagenet_d", F_DBL, REF(5), 0.0, 100.0, NO_MARK, NULL},
+    {"imagenet_d109", F_DBL, REF(6), 0.0, 100.0, NO_MARK, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+#define REFSEC(f) OFF(sa_config, reference.f)
+static const field reference_fields[] = {
+    {"model", F_STR, REFSEC(model), 0, 0, NO_MARK, NULL},
+    {"source", F_STR, REFSEC(source), 0, 0, NO_MARK, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+
 typedef struct section {
     const char *key;
     const field *fields;
@@ -215,7 +236,7 @@ typedef struct section {
 static const section sections[] = {
     {"run", run_fields},     {"model", model_fields},   {"data", data_fields},
     {"shift", shift_fields}, {"schedule", schedule_fields}, {"output", output_fields},
-    {"methods", NULL},
+    {"reference", reference_fields}, {"methods", NULL},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -238,6 +259,8 @@ static void method_defaults(sa_method_cfg *m)
     snprintf(m->optimizer, sizeof m->optimizer, "sgd");
     m->lr = 0.001;
     m->momentum = 0.9;
+    for (int i = 0; i < SA_REF_COUNT; i++)
+        m->reference[i] = NAN;
 }
 
 void sa_config_defaults(sa_config *c)
@@ -538,12 +561,17 @@ static int apply_mapping(ctx *x, void *base, const field *fields, const yaml_nod
                 return -1;
             continue;
         }
+        if (allow_optimizer && strcmp(ks, "reference") == 0) {
+            if (apply_mapping(x, base, method_ref_fields, v, key, 0) < 0)
+                return -1;
+            continue;
+        }
         const field *f = fields;
         while (f->key && strcmp(f->key, ks) != 0)
             f++;
         if (!f->key) {
             char list[512];
-            list_keys(list, sizeof list, fields, allow_optimizer ? "optimizer, teacher" : NULL);
+            list_keys(list, sizeof list, fields, allow_optimizer ? "optimizer, teacher, reference" : NULL);
             return fail(x, k, key, "unknown key (expected one of: %s)", list);
         }
         if (set_field(x, base, f, v, key) < 0)
@@ -792,6 +820,16 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
         dump_str(b, "      ", "refresh", m->teacher);
         sa_strbuf_printf(b, "      every: %d\n      momentum: %.17g\n", m->teacher_every,
                          m->teacher_momentum);
+        int any = 0;
+        for (int k = 0; k < SA_REF_COUNT; k++)
+            if (!isnan(m->reference[k]))
+                sa_strbuf_printf(b, "%s      %s: %.17g\n", any++ ? "" : "    reference:\n",
+                                 sa_config_reference_keys[k], m->reference[k]);
     }
     sa_strbuf_printf(b, "output:\n  save_model: %s\n", c->output.save_model ? "true" : "false");
+    if (c->reference.model[0] || c->reference.source[0]) {
+        sa_strbuf_printf(b, "reference:\n");
+        dump_str(b, "  ", "model", c->reference.model);
+        dump_str(b, "  ", "source", c->reference.source);
+    }
 }

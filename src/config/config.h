@@ -34,7 +34,15 @@
  *                       beta1 [0.9], beta2 [0.999], eps [1e-8]},
  *           teacher: {refresh [step | every | epoch | ema], every [1],
  *                     momentum [0.999]}}
+ *           reference: {mCE, rel_mCE, imagenet_c, imagenet_r, imagenet_a,
+ *                       imagenet_d, imagenet_d109} [unset]: published numbers
+ *                       (percent) for this method, shown by `selfadapt report`
  *   output: save_model [false]
+ *   reference: model [""], source [""]: what the methods' reference numbers are
+ *           for and where they were published
+ * A run whose config sets any reference number writes reference.json
+ * ("selfadapt-reference/1", configs/paper/README.md) into its directory.
+ * Reference numbers do not affect results (they are not in the config hash).
  */
 #ifndef SA_CONFIG_H
 #define SA_CONFIG_H
@@ -69,6 +77,9 @@ typedef struct sa_method_cfg {
     char teacher[SA_CFG_STR];       /* step | every | epoch | ema */
     int teacher_every;
     double teacher_momentum;
+    /* published numbers (percent), NAN when unset: mCE, rel_mCE, imagenet_c,
+     * imagenet_r, imagenet_a, imagenet_d, imagenet_d109 (SA_REF_* order) */
+    double reference[7];
     sa_config_mark name_mark;
 } sa_method_cfg;
 
@@ -122,7 +133,15 @@ typedef struct sa_config {
     struct {
         int save_model;
     } output;
+    struct {
+        char model[SA_CFG_STR];  /* the published model, e.g. "ResNet-50" */
+        char source[SA_CFG_STR]; /* where the numbers were published */
+    } reference;
 } sa_config;
+
+/* Keys of sa_method_cfg.reference, in order. */
+#define SA_REF_COUNT 7
+extern const char *const sa_config_reference_keys[SA_REF_COUNT];
 
 /* Checks for names the config layer does not know; each returns 0 or fills
  * err with what was expected. Any hook may be NULL (no check). */

@@ -199,3 +199,13 @@ void sa_table_markdown(const sa_table *t, const char *corner, sa_strbuf *out)
         sa_strbuf_printf(out, "\n");
     }
 }
+
+const char *sa_table_row_name(const sa_table *t, int r)
+{
+    return r >= 0 && r < t->rows ? t->row_names[r] : "";
+}
+
+const char *sa_table_col_name(const sa_table *t, int c)
+{
+    return c >= 0 && c < t->cols ? t->col_names[c] : "";
+}

@@ -1,4 +1,5 @@
 /* Config -> cells, config hooks and the config hash. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ uint64_t sa_config_hash(const sa_config *cfg)
     c->run.threads = 0;
     c->data.prefetch = 0;
     c->output.save_model = 0;
+    memset(&c->reference, 0, sizeof c->reference);
+    for (int i = 0; i < c->n_methods; i++)
+        for (int k = 0; k < SA_REF_COUNT; k++)
+            c->methods[i].reference[k] = NAN;
     sa_strbuf b = {0};
     sa_config_dump(c, &b);
     uint64_t h = b.oom ? 0 : sa_hash_str(b.data);

@@ -281,6 +281,43 @@ static int write_text(const char *dir, const char *name, const sa_strbuf *b, sa_
     return sa_fs_write_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
+/* reference.json ("selfadapt-reference/1"): the published numbers of the
+ * config's methods, for `selfadapt report`; written only when any is set. */
+static int write_reference(const char *dir, const sa_config *cfg, sa_error *err)
+{
+    sa_strbuf b = {0};
+    int n = 0;
+    for (int i = 0; i < cfg->n_methods; i++) {
+        const sa_method_cfg *m = &cfg->methods[i];
+        int any = 0;
+        for (int k = 0; k < SA_REF_COUNT; k++)
+            any |= !isnan(m->reference[k]);
+        if (!any)
+            continue;
+        sa_strbuf_printf(&b, "%s    {\"model\": ", n++ ? ",\n" : "");
+        sa_strbuf_json_str(&b, cfg->reference.model);
+        sa_strbuf_printf(&b, ", \"method\": ");
+        sa_strbuf_json_str(&b, m->label);
+        for (int k = 0; k < SA_REF_COUNT; k++)
+            if (!isnan(m->reference[k]))
+                sa_strbuf_printf(&b, ", \"%s\": %.10g", sa_config_reference_keys[k], m->reference[k]);
+        sa_strbuf_printf(&b, ",\n     \"source\": ");
+        sa_strbuf_json_str(&b, cfg->reference.source);
+        sa_strbuf_printf(&b, "}");
+    }
+    int rc = 0;
+    if (n) {
+        sa_strbuf doc = {0};
+        sa_strbuf_printf(&doc, "{\n  \"format\": \"selfadapt-reference/1\",\n  \"entries\": [\n%s\n  ]\n}\n",
+                         b.data);
+        doc.oom |= b.oom;
+        rc = write_text(dir, "reference.json", &doc, err);
+        sa_strbuf_free(&doc);
+    }
+    sa_strbuf_free(&b);
+    return rc;
+}
+
 /* One method's step on one batch, applying the non-finite-loss policy. */
 static int step_one(engine *e, int i, const sa_tensor *x, int64_t *pred, const sa_batch *b,
                     sa_cell_result *res, double *loss_sum, int *loss_n, int count, sa_error *err)
@@ -550,6 +587,8 @@ int sa_run_execute(const sa_config *cfg, const sa_run_options *o, sa_run_result 
     if (rc == 0)
         rc = write_text(res->dir, "config.yaml", &dump, err);
     sa_strbuf_free(&dump);
+    if (rc == 0)
+        rc = write_reference(res->dir, cfg, err);
 
     for (int c = 0; c < cfg->n_methods; c++)
         sa_table_set_col(res->table, c, cfg->methods[c].label);

@@ -1,3 +1,4 @@
+#include <math.h>
 #include "config.h"
 #include "test.h"
 
@@ -109,6 +110,42 @@ static void test_dump_roundtrip(void **state)
     sa_config_free(d);
 }
 
+static void test_reference_section(void **state)
+{
+    (void)state;
+    const char *yaml = "model: {path: m.pt}\n"
+                       "methods:\n"
+                       "  - source\n"
+                       "  - name: rpl\n"
+                       "    reference: {mCE: 50.5, imagenet_r: 17.4}\n"
+                       "reference: {model: ResNet-50, source: \"Rusak et al.\"}\n";
+    sa_config *c, *d;
+    sa_error e = {0};
+    if (load(&c, yaml, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_string_equal(c->reference.model, "ResNet-50");
+    assert_string_equal(c->reference.source, "Rusak et al.");
+    assert_true(isnan(c->methods[0].reference[0]));
+    assert_true(c->methods[1].reference[0] == 50.5);
+    assert_true(c->methods[1].reference[3] == 17.4);
+    assert_true(isnan(c->methods[1].reference[4]));
+    assert_string_equal(sa_config_reference_keys[3], "imagenet_r");
+    sa_strbuf b = {0};
+    sa_config_dump(c, &b);
+    assert_non_null(strstr(b.data, "    reference:\n      mCE: 50.5\n"));
+    if (load(&d, b.data, &e) < 0)
+        fail_msg("%s\n%s", e.msg, b.data);
+    assert_true(d->methods[1].reference[3] == 17.4);
+    assert_string_equal(d->reference.model, "ResNet-50");
+    sa_strbuf_free(&b);
+    sa_config_free(d);
+    sa_config_free(c);
+    const char *bad = "model: {path: m.pt}\nmethods:\n  - name: rpl\n    reference: {mce: 50}\n";
+    assert_true(load(&d, bad, &e) < 0);
+    assert_err_contains(e, "methods[0].reference.mce");
+    assert_err_contains(e, "t.yaml:4");
+}
+
 typedef struct bad_case {
     const char *yaml;
     const char *want[3];
@@ -186,7 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_good_and_defaults), cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_errors_name_line_and_key), cmocka_unit_test(test_set_override),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_reference_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
