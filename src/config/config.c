@@ -42,6 +42,10 @@ static int hook_params(const sa_config_hooks *h, const char *v, sa_error *err)
 {
     return h && h->check_params ? h->check_params(v, err) : 0;
 }
+static int hook_classes(const sa_config_hooks *h, const char *v, sa_error *err)
+{
+    return h && h->check_classes ? h->check_classes(v, err) : 0;
+}
 static int hook_split(const sa_config_hooks *h, const char *v, sa_error *err)
 {
     (void)h;
@@ -142,6 +146,7 @@ static const field data_fields[] = {
     {"split", F_STR, DATA(split), 0, 0, NO_MARK, hook_split},
     {"clean_dir", F_PATH, DATA(clean_dir), 0, 0, NO_MARK, NULL},
     {"subset", F_PATH, DATA(subset), 0, 0, NO_MARK, NULL},
+    {"classes", F_STR, DATA(classes), 0, 0, NO_MARK, hook_classes},
     {"limit", F_INT, DATA(limit), 0, 1e9, NO_MARK, NULL},
     {"batch_size", F_INT, DATA(batch_size), 1, 65536, NO_MARK, NULL},
     {"shuffle", F_BOOL, DATA(shuffle), 0, 0, NO_MARK, NULL},
@@ -778,6 +783,8 @@ void sa_config_dump(const sa_config *c, sa_strbuf *b)
         dump_str(b, "  ", "clean_dir", c->data.clean_dir);
     if (c->data.subset[0])
         dump_str(b, "  ", "subset", c->data.subset);
+    if (c->data.classes[0])
+        dump_str(b, "  ", "classes", c->data.classes);
     sa_strbuf_printf(b, "  limit: %d\n  batch_size: %d\n  shuffle: %s\n", c->data.limit,
                      c->data.batch_size, c->data.shuffle ? "true" : "false");
     sa_strbuf_printf(b, "  resize: %d\n  crop: %d\n  mean: [%.9g, %.9g, %.9g]\n"

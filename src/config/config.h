@@ -20,7 +20,7 @@
  *   model:  path (required), num_classes [10]
  *   data:   source [fashion_mnist | folder | imagenet_c],
  *           dir [/usr/share/datasets/fashion-mnist], name [by source], split [test],
- *           clean_dir, subset, limit [0 = all], batch_size [128], shuffle [true],
+ *           clean_dir, subset, classes, limit [0 = all], batch_size [128], shuffle [true],
  *           resize [256], crop [224], mean [[0,0,0]], std [[1,1,1]],
  *           strict [false], prefetch [2]
  *   shift:  clean [true], corruptions [[]], severities [[1,2,3,4,5]],
@@ -104,6 +104,9 @@ typedef struct sa_config {
         char split[SA_CFG_STR];     /* fashion_mnist: test | train */
         char clean_dir[SA_CFG_PATH]; /* imagenet_c: the clean images for a clean cell */
         char subset[SA_CFG_PATH];    /* list of "<class>/<file>" to use, e.g. the 5,000 */
+        char classes[SA_CFG_STR];    /* class list of a folder source: "" (its sorted
+                                        subdirectories), imagenet, imagenet-r, imagenet-a,
+                                        imagenet-d, imagenet-d109 */
         int limit;
         int batch_size;
         int shuffle;
@@ -149,6 +152,7 @@ typedef struct sa_config_hooks {
     int (*check_method)(const char *name, sa_error *err);
     int (*check_corruption)(const char *name, sa_error *err);
     int (*check_params)(const char *name, sa_error *err);
+    int (*check_classes)(const char *name, sa_error *err);
 } sa_config_hooks;
 
 void sa_config_defaults(sa_config *cfg);

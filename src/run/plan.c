@@ -6,7 +6,9 @@
 
 #include "adapt.h"
 #include "corruptions.h"
+#include "fs.h"
 #include "run.h"
+#include "splits.h"
 
 static int check_corruption(const char *name, sa_error *err)
 {
@@ -20,9 +22,18 @@ static int check_params(const char *name, sa_error *err)
     return sa_corrupt_params_from_name(&p, name, err);
 }
 
+static int check_classes(const char *name, sa_error *err)
+{
+    sa_split *sp = NULL;
+    int rc = sa_split_lookup(&sp, name, err);
+    sa_split_free(sp);
+    return rc;
+}
+
 sa_config_hooks sa_run_config_hooks(void)
 {
     sa_config_hooks h;
+    h.check_classes = check_classes;
     h.check_method = sa_method_check_kind;
     h.check_corruption = check_corruption;
     h.check_params = check_params;
@@ -70,12 +81,43 @@ static const char *split_name(const sa_config *cfg)
     if (strcmp(cfg->data.source, "imagenet_c") == 0)
         return "imagenet-c";
     if (strcmp(cfg->data.source, "folder") == 0)
-        return "imagenet";
+        return cfg->data.classes[0] ? cfg->data.classes : "imagenet";
     return "fmnist";
+}
+
+/* ImageNet-D: one clean cell per DomainNet domain found under data.dir. */
+static int plan_domains(sa_plan *plan, const sa_config *cfg, sa_error *err)
+{
+    int n = 0;
+    sa_cell *cells = calloc(SA_IMAGENET_D_DOMAINS, sizeof *cells);
+    if (!cells)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    for (int d = 0; d < SA_IMAGENET_D_DOMAINS; d++) {
+        char dir[1024];
+        int w = snprintf(dir, sizeof dir, "%s/%s", cfg->data.dir, sa_imagenet_d_domain(d));
+        if (w < 0 || (size_t)w >= sizeof dir || !sa_fs_is_dir(dir))
+            continue;
+        sa_cell *c = &cells[n++];
+        snprintf(c->split, sizeof c->split, "%s", split_name(cfg));
+        snprintf(c->shift, sizeof c->shift, "%s", sa_imagenet_d_domain(d));
+        snprintf(c->dir, sizeof c->dir, "%s", dir);
+    }
+    if (n == 0) {
+        free(cells);
+        return sa_error_set(err, SA_EINVAL, "run",
+                            "%s: data.dir %s has none of the DomainNet domain directories "
+                            "(clipart, infograph, painting, quickdraw, real, sketch)",
+                            cfg->file, cfg->data.dir);
+    }
+    plan->n_cells = n;
+    plan->cells = cells;
+    return 0;
 }
 
 int sa_plan_make(sa_plan *plan, const sa_config *cfg, sa_error *err)
 {
+    if (strcmp(cfg->data.source, "folder") == 0 && strncmp(cfg->data.classes, "imagenet-d", 10) == 0)
+        return plan_domains(plan, cfg, err);
     /* ImageNet-C reads every corruption and severity from disk; its clean
      * cell needs the clean images (data.clean_dir). */
     const int from_disk = strcmp(cfg->data.source, "imagenet_c") == 0;

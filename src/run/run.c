@@ -13,6 +13,7 @@
 #include "corruptions.h"
 #include "data.h"
 #include "fs.h"
+#include "splits.h"
 #include "store.h"
 #include "torch.h"
 
@@ -63,6 +64,11 @@ typedef struct engine {
     char *subset_text;   /* data.subset file, its lines cut in place */
     const char **subset; /* its entries */
     int n_subset;
+    sa_split *split;     /* data.classes, or NULL */
+    const char **class_names; /* the split's folder names in label order */
+    int64_t *logit_index;     /* columns kept for a masked split, or NULL */
+    int n_logit_index;
+    const int *pred_map;      /* 1000 -> label for an unmasked subset split, or NULL */
     int device;
     int threads;
 } engine;
@@ -76,6 +82,55 @@ static void engine_free(engine *e)
     sa_source_free(e->src);
     free(e->subset);
     free(e->subset_text);
+    free(e->class_names);
+    free(e->logit_index);
+    sa_split_free(e->split);
+}
+
+/* data.classes: the class list of folder sources and what the model's
+ * 1000 outputs mean for it (masked logits or a mapped argmax). */
+static int load_split(engine *e, sa_error *err)
+{
+    const sa_config *cfg = e->cfg;
+    if (!cfg->data.classes[0])
+        return 0;
+    int rc = sa_split_lookup(&e->split, cfg->data.classes, err);
+    if (rc < 0)
+        return rc;
+    int n = sa_split_num_labels(e->split);
+    e->class_names = malloc((size_t)n * sizeof *e->class_names);
+    if (!e->class_names)
+        return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+    for (int i = 0; i < n; i++)
+        e->class_names[i] = sa_split_label_name(e->split, i);
+    int k = 0;
+    const int *idx = sa_split_indices(e->split, &k);
+    if (idx && k > 0) {
+        e->logit_index = malloc((size_t)k * sizeof *e->logit_index);
+        if (!e->logit_index)
+            return sa_error_set(err, SA_ENOMEM, "run", "out of memory");
+        for (int i = 0; i < k; i++)
+            e->logit_index[i] = idx[i];
+        e->n_logit_index = k;
+    } else if (n != SA_IMAGENET_CLASSES) {
+        e->pred_map = sa_split_map(e->split);
+    }
+    if (cfg->model.num_classes != SA_IMAGENET_CLASSES)
+        return sa_error_set(err, SA_EINVAL, "run",
+                            "%s: data.classes %s needs a 1000-way ImageNet model, "
+                            "model.num_classes is %d",
+                            cfg->file, cfg->data.classes, cfg->model.num_classes);
+    return 0;
+}
+
+/* Predictions as the data set's labels: ImageNet-D maps the 1000-way
+ * argmax (an unmapped class becomes -1, always wrong). */
+static void map_predictions(const engine *e, int64_t *pred, size_t n)
+{
+    if (!e->pred_map)
+        return;
+    for (size_t i = 0; i < n; i++)
+        pred[i] = pred[i] >= 0 && pred[i] < SA_IMAGENET_CLASSES ? e->pred_map[pred[i]] : -1;
 }
 
 /* Read data.subset: one "<class>/<file>" per line; blank lines and
@@ -126,6 +181,10 @@ static sa_folder_options folder_options(const engine *e, const sa_cell *cell)
     fo.crop = e->cfg->data.crop;
     fo.subset = e->subset;
     fo.n_subset = e->n_subset;
+    if (e->class_names) {
+        fo.classes = e->class_names;
+        fo.n_classes = sa_split_num_labels(e->split);
+    }
     return fo;
 }
 
@@ -147,6 +206,8 @@ static int check_sources(engine *e, const sa_plan *plan, sa_error *err)
 {
     const sa_config *cfg = e->cfg;
     int rc0 = load_subset(e, err);
+    if (rc0 == 0)
+        rc0 = load_split(e, err);
     if (rc0 < 0)
         return rc0;
     if (strcmp(cfg->data.source, "fashion_mnist") == 0) {
@@ -165,6 +226,8 @@ static int check_sources(engine *e, const sa_plan *plan, sa_error *err)
         int classes = sa_source_num_classes(s);
         if (s != e->src)
             sa_source_free(s);
+        if (e->split)
+            continue; /* labels come from the split's list, checked when opening */
         if (classes != cfg->model.num_classes)
             return sa_error_set(err, SA_EINVAL, "run",
                                 "%s: model.num_classes is %d but the data (%s) has %d classes",
@@ -237,6 +300,8 @@ static int engine_open(engine *e, const sa_config *cfg, const sa_plan *plan, sa_
         o.optim.eps = mc->eps;
         o.teacher_every = mc->teacher_every;
         o.teacher_momentum = mc->teacher_momentum;
+        o.logit_index = e->logit_index;
+        o.n_logit_index = e->n_logit_index;
         if (train_set(&o.params, mc->params) < 0) {
             rc = sa_error_set(err, SA_EINVAL, "run", "methods[%d].params: unknown set '%s'", i,
                               mc->params);
@@ -342,6 +407,7 @@ static int step_one(engine *e, int i, const sa_tensor *x, int64_t *pred, const s
     }
     if (rc < 0)
         return rc;
+    map_predictions(e, pred, (size_t)b->n);
     if (count)
         sa_acc_add(&res->m[i].acc, pred, b->labels, (size_t)b->n);
     if (st.updated) {
@@ -436,6 +502,7 @@ static int run_cell(engine *e, const sa_cell *cell, int index, int n_cells, doub
                 if (final) {
                     rc = sa_method_predict(e->methods[i], x, pred, (size_t)b.n, err);
                     if (rc == 0) {
+                        map_predictions(e, pred, (size_t)b.n);
                         sa_acc_add(&res->m[i].final, pred, b.labels, (size_t)b.n);
                         errors[i] = sa_acc_error(&res->m[i].final);
                     }

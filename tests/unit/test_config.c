@@ -18,7 +18,7 @@ static int check_corruption(const char *name, sa_error *err)
     return sa_error_set(err, SA_EINVAL, "corrupt", "unknown corruption '%s'", name);
 }
 
-static const sa_config_hooks hooks = {check_method, check_corruption, NULL};
+static const sa_config_hooks hooks = {check_method, check_corruption, NULL, NULL};
 
 static int load(sa_config **c, const char *text, sa_error *e)
 {
