@@ -305,6 +305,7 @@ typedef struct ctx {
     const char *file;
     const sa_config_hooks *hooks;
     sa_error *err;
+    int override; /* a command-line override: its positions are not the file's */
 } ctx;
 
 static int fail(ctx *x, const yaml_node_t *node, const char *key, const char *fmt, ...)
@@ -399,11 +400,15 @@ static int set_string(ctx *x, const yaml_node_t *n, const char *key, char *dst, 
     return 0;
 }
 
-static void set_mark(void *base, const field *f, const yaml_node_t *n)
+static void set_mark(const ctx *x, void *base, const field *f, const yaml_node_t *n)
 {
     if (f->mark_offset == NO_MARK || f->type == F_STRLIST || f->type == F_SEVLIST)
         return;
     sa_config_mark *m = (sa_config_mark *)((char *)base + f->mark_offset);
+    if (x->override) {
+        m->line = m->col = 0;
+        return;
+    }
     m->line = (int)n->start_mark.line + 1;
     m->col = (int)n->start_mark.column + 1;
 }
@@ -517,7 +522,7 @@ static int set_field(ctx *x, void *base, const field *f, const yaml_node_t *n, c
         break;
     }
     }
-    set_mark(base, f, n);
+    set_mark(x, base, f, n);
     return 0;
 }
 
@@ -691,7 +696,7 @@ static int load_text(sa_config *c, const char *text, size_t len, const char *nam
         yaml_parser_delete(&parser);
         return rc;
     }
-    ctx x = {&doc, name, hooks, err};
+    ctx x = {&doc, name, hooks, err, !require_all};
     int rc = apply_document(&x, c, require_all);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

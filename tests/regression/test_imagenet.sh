@@ -94,6 +94,20 @@ if "$bin" report "$work/results/imc" "$work/results/inr" "$work/results/ind" --o
   ok report
 else bad report; cat "$work/report.out"; fi
 
+# The leaderboard configurations run as shipped, pointed at the small trees.
+for cfg in resnet50_imagenet_c resnet50_imagenet_r resnet50_imagenet_d; do
+  case $cfg in
+    *_c) dir=$work/imc; extra="--set shift.corruptions=[gaussian_noise,contrast] --set shift.severities=[1,3] --set data.clean_dir=$work/val" ;;
+    *_r) dir=$work/val; extra="" ;;
+    *_d) dir=$work/imagenet-d; extra="" ;;
+  esac
+  # shellcheck disable=SC2086
+  if "$bin" run --quiet "$root/configs/paper/$cfg.yaml" --set model.path="$work/r18.pt" \
+       --set data.dir="$dir" --set run.output="$work/paper" --set schedule.epochs=1 \
+       --set data.batch_size=6 $extra >"$work/$cfg.out" 2>&1; then ok "paper-$cfg"
+  else bad "paper-$cfg"; tail -3 "$work/$cfg.out"; fi
+done
+
 # Bad trees: a clear error naming the path, and nothing written.
 expect_error() { # NAME DATA-SECTION EXPECTED
   config "$1" "$2"
