@@ -211,7 +211,8 @@ static void make_tree(const char *root, const char *const *classes, int n_classe
     }
     if (bad) {
         snprintf(path, sizeof path, "%s/%s/broken.jpg", root, classes[0]);
-        sa_test_write(path, "\xff\xd8\xff garbage", 14);
+        static const char junk[] = "\xff\xd8\xff garbage";
+        sa_test_write(path, junk, sizeof junk - 1);
     }
 }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Input-pipeline benchmark: selfadapt's C loader beside torchvision's
+ImageFolder + DataLoader (Resize(256), CenterCrop(224), ToTensor, Normalize)
+on the same JPEG files, in one run, with the ratio per core.
+
+usage: bench_decode.py BENCH_DECODE_EXE [--images N] [--dir DIR]
+Without --dir it writes N ImageNet-sized JPEGs (500x375, quality 90, smooth
+content with texture) into a temporary image-folder tree.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+PY = "/usr/bin/python3"
+
+
+def make_tree(root, n):
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:375, 0:500]
+    for i in range(n):
+        d = os.path.join(root, f"n{1440764 + i % 10:08d}")
+        os.makedirs(d, exist_ok=True)
+        a, b, c = rng.uniform(0.01, 0.05, 3)
+        img = np.stack([np.sin(xx * a) * 80 + 128, np.cos(yy * b) * 80 + 128,
+                        np.sin((xx + yy) * c) * 80 + 128], axis=2)
+        img += rng.normal(0, 12, img.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
+            os.path.join(d, f"img{i:05d}.JPEG"), quality=90)
+
+
+def torchvision_rate(root, workers, batch=32):
+    import torch
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+    torch.set_num_threads(1)
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                    T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    ds = ImageFolder(root, transform=tf)
+    dl = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False, num_workers=workers)
+    t0 = time.perf_counter()
+    n = 0
+    for x, _y in dl:
+        n += x.shape[0]
+    return n / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("exe")
+    ap.add_argument("--images", type=int, default=320)
+    ap.add_argument("--dir")
+    ap.add_argument("--torchvision-rate", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.torchvision_rate:
+        print(f"{torchvision_rate(args.torchvision_rate[0], int(args.torchvision_rate[1])):.2f}")
+        return
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.dir or tmp
+        if not args.dir:
+            make_tree(root, args.images)
+        rows = []
+        for threads in sorted({1, cores}):
+            out = subprocess.run([args.exe, root, str(threads)], check=True, capture_output=True,
+                                 text=True).stdout
+            c = float(dict(kv.split("=") for kv in out.split())["images_per_s"])
+            workers = 0 if threads == 1 else threads
+            p = float(subprocess.run([PY, __file__, args.exe, "--torchvision-rate", root,
+                                      str(workers)], check=True, capture_output=True,
+                                     text=True).stdout)
+            rows.append((threads, workers, c, p))
+        print("decode + resize 256 + crop 224 + normalise, images/s")
+        print(f"{'threads':>7} {'selfadapt':>10} {'torchvision':>12} {'ratio':>7}")
+        for threads, workers, c, p in rows:
+            label = f"{threads} (DataLoader workers {workers})"
+            print(f"{threads:>7} {c:>10.1f} {p:>12.1f} {c / p:>6.2f}x   {label}")
+
+
+if __name__ == "__main__":
+    main()
