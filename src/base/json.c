@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include "fs.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +264,18 @@ int sa_json_parse(sa_json **out, const char *text, size_t len, const char *name,
     }
     *out = j;
     return 0;
+}
+
+int sa_json_load_file(sa_json **out, const char *path, sa_error *err)
+{
+    char *text;
+    size_t len;
+    int rc = sa_fs_read_all(path, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    rc = sa_json_parse(out, text, len, path, err);
+    free(text);
+    return rc;
 }
 
 void sa_json_free(sa_json *j)

@@ -30,6 +30,8 @@ typedef enum sa_json_type {
 typedef struct sa_json sa_json;
 
 int sa_json_parse(sa_json **out, const char *text, size_t len, const char *name, sa_error *err);
+/* Read and parse a whole file (errors name it). */
+int sa_json_load_file(sa_json **out, const char *path, sa_error *err);
 void sa_json_free(sa_json *j);
 sa_json_type sa_json_kind(const sa_json *j);
 /* Member of an object (NULL if j is not an object or has no such key). */

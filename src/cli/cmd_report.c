@@ -228,14 +228,8 @@ static void run_model_name(const char *dir, char *out, size_t n)
 
 static int read_cell(board *b, const char *run, const char *model, const char *path, sa_error *err)
 {
-    char *text;
-    size_t len;
-    int rc = sa_fs_read_all(path, &text, &len, err);
-    if (rc < 0)
-        return rc;
     sa_json *doc = NULL;
-    rc = sa_json_parse(&doc, text, len, path, err);
-    free(text);
+    int rc = sa_json_load_file(&doc, path, err);
     if (rc < 0)
         return rc;
     const char *fmt = sa_json_str(sa_json_get(doc, "format"));
@@ -321,14 +315,8 @@ static int read_reference(board *b, const char *run, sa_error *err)
         return SA_EINVAL;
     if (!sa_fs_exists(path))
         return 0;
-    char *text;
-    size_t len;
-    int rc = sa_fs_read_all(path, &text, &len, err);
-    if (rc < 0)
-        return rc;
     sa_json *doc = NULL;
-    rc = sa_json_parse(&doc, text, len, path, err);
-    free(text);
+    int rc = sa_json_load_file(&doc, path, err);
     if (rc < 0)
         return rc;
     const sa_json *entries = sa_json_get(doc, "entries");

@@ -76,15 +76,9 @@ int sa__cell_read(const char *path, uint64_t hash, const sa_config *cfg, sa_cell
         snprintf(why, why_n, "no result file");
         return 0;
     }
-    char *text;
-    size_t len;
-    int rc = sa_fs_read_all(path, &text, &len, err);
-    if (rc < 0)
-        return rc;
     sa_json *doc = NULL;
     sa_error perr = {0};
-    rc = sa_json_parse(&doc, text, len, path, &perr);
-    free(text);
+    int rc = sa_json_load_file(&doc, path, &perr);
     if (rc < 0) {
         snprintf(why, why_n, "unreadable (%s)", perr.msg);
         return 0;
