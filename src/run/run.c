@@ -556,9 +556,62 @@ static int save_models(engine *e, const char *cell_path, sa_error *err)
     return rc;
 }
 
+static void json_number(sa_strbuf *b, double v)
+{
+    if (isnan(v))
+        sa_strbuf_printf(b, "null");
+    else
+        sa_strbuf_printf(b, "%.4f", v);
+}
+
+/* errors.svg: mean error over severities per corruption (rows), one bar per
+ * method, from the per-method metrics table (columns after the first 4). */
+static int write_chart(const char *dir, const sa_table *metrics, const sa_config *cfg,
+                       sa_error *err)
+{
+    int n_shifts = sa_table_cols(metrics) - 4, n_methods = sa_table_rows(metrics);
+    if (n_shifts <= 0)
+        return 0;
+    sa_table *bars = NULL;
+    int rc = sa_table_new(&bars, n_shifts, n_methods, err);
+    if (rc < 0)
+        return rc;
+    for (int k = 0; k < n_shifts; k++) {
+        sa_table_set_row(bars, k, sa_table_col_name(metrics, k + 4));
+        for (int m = 0; m < n_methods; m++)
+            sa_table_set(bars, k, m, sa_table_get(metrics, m, k + 4));
+    }
+    for (int m = 0; m < n_methods; m++)
+        sa_table_set_col(bars, m, sa_table_row_name(metrics, m));
+    sa_strbuf svg = {0};
+    char title[300];
+    snprintf(title, sizeof title, "%s: error per shift (mean over severities)", cfg->run.name);
+    sa_svg_bars(&svg, bars, title, "top-1 error (%)");
+    rc = write_text(dir, "errors.svg", &svg, err);
+    sa_strbuf_free(&svg);
+    sa_table_free(bars);
+    return rc;
+}
+
 static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan,
                          const sa_config *cfg, sa_error *err)
 {
+    /* Per method: mCE (all 15 x 5 ImageNet-C cells), mean error, clean
+     * error, mean per corruption; the cell table without its mean row. */
+    sa_table *cells = NULL, *metrics = NULL;
+    int rc0 = sa_table_new(&cells, plan->n_cells, cfg->n_methods, err);
+    for (int r = 0; rc0 == 0 && r < plan->n_cells; r++) {
+        sa_table_set_row(cells, r, sa_table_row_name(t, r));
+        for (int c = 0; c < cfg->n_methods; c++) {
+            sa_table_set_col(cells, c, sa_table_col_name(t, c));
+            sa_table_set(cells, r, c, sa_table_get(t, r, c));
+        }
+    }
+    if (rc0 == 0)
+        rc0 = sa_mce_table(&metrics, cells, NAN, err);
+    sa_table_free(cells);
+    if (rc0 < 0)
+        return rc0;
     sa_strbuf csv = {0}, md = {0}, js = {0};
     sa_table_csv(t, "cell", &csv);
     const char *reset = strcmp(cfg->schedule.reset, "cell") == 0
@@ -576,6 +629,11 @@ static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan
                      cfg->model.path, cfg->data.limit, cfg->data.limit ? "" : " (all)",
                      cfg->data.batch_size, cfg->run.seed);
     sa_table_markdown(t, "cell", &md);
+    sa_strbuf_printf(&md, "\n## Per method\n\nmCE: AlexNet-normalised corruption error over the 15 "
+                          "ImageNet-C benchmark corruptions (only when all 15 x 5 cells ran); "
+                          "the other columns are means over severities.\n\n");
+    sa_table_markdown(metrics, "method", &md);
+    sa_strbuf_printf(&md, "\n![error per shift](errors.svg)\n");
     sa_strbuf_printf(&js, "{\n  \"format\": \"selfadapt-summary/1\",\n  \"run\": ");
     sa_strbuf_json_str(&js, cfg->run.name);
     sa_strbuf_printf(&js, ",\n  \"methods\": [");
@@ -608,12 +666,27 @@ static int write_summary(const char *dir, const sa_table *t, const sa_plan *plan
         else
             sa_strbuf_printf(&js, "%s%.4f", c ? ", " : "", v);
     }
-    sa_strbuf_printf(&js, "]\n}\n");
+    sa_strbuf_printf(&js, "],\n  \"per_method\": [\n");
+    for (int m = 0; m < sa_table_rows(metrics); m++) {
+        sa_strbuf_printf(&js, "    {\"label\": ");
+        sa_strbuf_json_str(&js, sa_table_row_name(metrics, m));
+        for (int c = 0; c < sa_table_cols(metrics); c++) {
+            sa_strbuf_printf(&js, ", ");
+            sa_strbuf_json_str(&js, sa_table_col_name(metrics, c));
+            sa_strbuf_printf(&js, ": ");
+            json_number(&js, sa_table_get(metrics, m, c));
+        }
+        sa_strbuf_printf(&js, "}%s\n", m + 1 < sa_table_rows(metrics) ? "," : "");
+    }
+    sa_strbuf_printf(&js, "  ]\n}\n");
     int rc = write_text(dir, "summary.csv", &csv, err);
     if (rc == 0)
         rc = write_text(dir, "summary.md", &md, err);
     if (rc == 0)
         rc = write_text(dir, "summary.json", &js, err);
+    if (rc == 0)
+        rc = write_chart(dir, metrics, cfg, err);
+    sa_table_free(metrics);
     sa_strbuf_free(&csv);
     sa_strbuf_free(&md);
     sa_strbuf_free(&js);

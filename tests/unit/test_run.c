@@ -108,7 +108,7 @@ static void test_run_files_and_resume(void **state)
             assert_true(v >= 0 && v <= 100);
         }
     char path[1024];
-    const char *files[] = {"config.yaml", "summary.csv", "summary.md", "summary.json",
+    const char *files[] = {"config.yaml", "summary.csv", "summary.md", "summary.json", "errors.svg",
                            "cells/fmnist/clean/0.json", "cells/fmnist/contrast/2.json",
                            "cells/fmnist/impulse_noise/2.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
