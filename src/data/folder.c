@@ -84,7 +84,8 @@ static int list_dir(names *out, const char *dir, int want_dirs, sa_error *err)
         }
     }
     closedir(d);
-    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return 0;
 }
 
