@@ -67,7 +67,9 @@ uint64_t sa_config_hash(const sa_config *cfg)
 
 void sa_cell_name(const sa_cell *c, char *buf, size_t n)
 {
-    if (c->corrupt)
+    /* Corrupted cells carry their severity, whether corrupted here or read
+     * from an ImageNet-C tree; clean and domain cells have severity 0. */
+    if (c->severity > 0)
         snprintf(buf, n, "%s/%d", c->shift, c->severity);
     else
         snprintf(buf, n, "%s", c->shift);

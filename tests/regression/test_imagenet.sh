@@ -65,7 +65,8 @@ config imc "{source: imagenet_c, dir: $work/imc, classes: imagenet, clean_dir: $
 if "$bin" run --quiet "$work/imc.yaml" >"$work/imc.out" 2>&1 &&
    [ -f "$work/results/imc/cells/imagenet-c/contrast/3.json" ] &&
    [ -f "$work/results/imc/cells/imagenet-c/clean/0.json" ] &&
-   grep -q '"online_images": 12' "$work/results/imc/cells/imagenet-c/gaussian_noise/1.json"; then
+   grep -q '"online_images": 12' "$work/results/imc/cells/imagenet-c/gaussian_noise/1.json" &&
+   grep -q '^| contrast/3 |' "$work/results/imc/summary.md"; then
   ok imagenet-c-run
 else bad imagenet-c-run; cat "$work/imc.out"; fi
 
