@@ -127,32 +127,6 @@ static void add_rows(double *restrict d, const double *restrict a, const double 
         d[m] = a[m] + b[m];
 }
 
-int sa__border_index(int i, int n, sa__border border)
-{
-    if (i >= 0 && i < n)
-        return i;
-    if (n <= 1)
-        return 0;
-    switch (border) {
-    case SA__BORDER_NEAREST:
-        return i < 0 ? 0 : n - 1;
-    case SA__BORDER_REFLECT: {
-        long p = 2L * n;
-        long j = i % p;
-        if (j < 0)
-            j += p;
-        return (int)(j < n ? j : p - 1 - j);
-    }
-    case SA__BORDER_REFLECT101:
-    default: {
-        long p = 2L * n - 2;
-        long j = i % p;
-        if (j < 0)
-            j += p;
-        return (int)(j < n ? j : p - j);
-    }
-    }
-}
 
 /* numpy's pairwise summation of a float64 array (np.sum), which the
  * reference uses to normalise kernels: eight interleaved partial sums for

@@ -21,7 +21,32 @@ typedef enum sa__border {
 
 /* Map an out-of-range index into [0, n) with the given border rule
  * (repeatedly, for offsets larger than the array). */
-int sa__border_index(int i, int n, sa__border border);
+static inline int sa__border_index(int i, int n, sa__border border)
+{
+    if (i >= 0 && i < n)
+        return i;
+    if (n <= 1)
+        return 0;
+    switch (border) {
+    case SA__BORDER_NEAREST:
+        return i < 0 ? 0 : n - 1;
+    case SA__BORDER_REFLECT: {
+        long p = 2L * n;
+        long j = i % p;
+        if (j < 0)
+            j += p;
+        return (int)(j < n ? j : p - 1 - j);
+    }
+    case SA__BORDER_REFLECT101:
+    default: {
+        long p = 2L * n - 2;
+        long j = i % p;
+        if (j < 0)
+            j += p;
+        return (int)(j < n ? j : p - j);
+    }
+    }
+}
 
 /* Separable Gaussian filter over the H and W axes (scipy.ndimage
  * gaussian_filter): 1-D kernel exp(-j^2 / (2 sigma^2)), j = -r..r,

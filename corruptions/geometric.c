@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filters.h"
 #include "internal.h"
 
 /* ---- parameter tables ---------------------------------------------------- */
@@ -46,34 +47,6 @@ static const double elastic_any_alpha[5] = {250 * 0.05, 250 * 0.065, 250 * 0.085
 #else
 #define SIMD
 #endif
-
-/* Half-sample symmetric index (b a | a b c), periodic with 2n. */
-static inline int reflect_index(int i, int n)
-{
-    if (i >= 0 && i < n)
-        return i;
-    int p = 2 * n;
-    i %= p;
-    if (i < 0)
-        i += p;
-    return i < n ? i : p - 1 - i;
-}
-
-/* Reflect-101 index (c b | a b c), OpenCV's borderInterpolate. */
-static inline int reflect101_index(int i, int n)
-{
-    if (i >= 0 && i < n)
-        return i;
-    if (n == 1)
-        return 0;
-    do {
-        if (i < 0)
-            i = -i;
-        else
-            i = 2 * n - 2 - i;
-    } while (i < 0 || i >= n);
-    return i;
-}
 
 /* numpy's pairwise summation (float64 add.reduce). */
 static double pairwise_sum(const double *a, size_t n)
@@ -129,7 +102,7 @@ static void gaussian_row(double *line, int n, const double *w, int r, double *bu
 {
     double *ext = buf + r, *restrict acc = buf + n + 2 * r;
     for (int i = -r; i < n + r; i++)
-        ext[i] = line[reflect_index(i, n)];
+        ext[i] = line[sa__border_index(i, n, SA__BORDER_REFLECT)];
     const double *c = w + r;
     SIMD for (int i = 0; i < n; i++)
         acc[i] = ext[i] * c[0];
@@ -171,8 +144,8 @@ static int gaussian_field(double *f, int h, int w, double sigma_y, double sigma_
                 SIMD for (int x = 0; x < w; x++)
                     dst[x] = ctr[x] * c[0];
                 for (int j = r; j >= 1; j--) {
-                    const double *restrict a = buf + (size_t)reflect_index(y - j, h) * w;
-                    const double *restrict b = buf + (size_t)reflect_index(y + j, h) * w;
+                    const double *restrict a = buf + (size_t)sa__border_index(y - j, h, SA__BORDER_REFLECT) * w;
+                    const double *restrict b = buf + (size_t)sa__border_index(y + j, h, SA__BORDER_REFLECT) * w;
                     const double cj = c[-j];
                     SIMD for (int x = 0; x < w; x++)
                         dst[x] += (a[x] + b[x]) * cj;
@@ -289,10 +262,10 @@ static int warp_affine_f32(float *out, const float *in, int h, int w, int c, con
                 sy0 = sy;
                 sy1 = sy + 1;
             } else {
-                sx0 = reflect101_index(sx, w);
-                sx1 = reflect101_index(sx + 1, w);
-                sy0 = reflect101_index(sy, h);
-                sy1 = reflect101_index(sy + 1, h);
+                sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
+                sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
+                sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
+                sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
             }
             const float *v0 = in + ((size_t)sy0 * w + sx0) * c;
             const float *v1 = in + ((size_t)sy0 * w + sx1) * c;
@@ -328,10 +301,10 @@ static void sample_displaced(uint8_t *out, const float *img, int h, int w, int c
                 rx0 = ix;
                 rx1 = ix + 1;
             } else {
-                ry0 = reflect_index(iy, h);
-                ry1 = reflect_index(iy + 1, h);
-                rx0 = reflect_index(ix, w);
-                rx1 = reflect_index(ix + 1, w);
+                ry0 = sa__border_index(iy, h, SA__BORDER_REFLECT);
+                ry1 = sa__border_index(iy + 1, h, SA__BORDER_REFLECT);
+                rx0 = sa__border_index(ix, w, SA__BORDER_REFLECT);
+                rx1 = sa__border_index(ix + 1, w, SA__BORDER_REFLECT);
             }
             const float *v00 = img + ((size_t)ry0 * w + rx0) * c;
             const float *v01 = img + ((size_t)ry0 * w + rx1) * c;
