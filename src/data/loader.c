@@ -72,51 +72,47 @@ static void batch_swap(sa_batch *a, sa_batch *b)
     *b = t;
 }
 
-/* Load, corrupt and pack image `src_index` into `slot` of b. */
-static int load_one(const sa_loader *ld, sa_batch *b, int slot, size_t src_index, sa_error *err)
+/* Decode and corrupt image `src_index`; the caller frees *out. */
+static int load_image(const sa_loader *ld, size_t src_index, sa_image **out, int *label,
+                      sa_error *err)
 {
     sa_image *im = NULL, *tmp = NULL;
-    int label;
-    int rc = sa_source_get(ld->src, src_index, &im, &label, err);
-    if (rc < 0)
+    int rc = sa_source_get(ld->src, src_index, &im, label, err);
+    if (rc < 0 || !ld->opt.corrupt) {
+        *out = im;
         return rc;
-    if (ld->opt.corrupt) {
-        rc = sa_image_new(&tmp, im->w, im->h, im->c, err);
-        if (rc == 0) {
-            sa_rng r;
-            uint64_t seed = ld->opt.rng == SA_RNG_NUMPY
-                                ? ld->opt.seed + src_index
-                                : sa_corrupt_seed(ld->opt.seed, src_index, ld->opt.corruption,
-                                                  ld->opt.severity);
-            sa_rng_seed(&r, ld->opt.rng, seed);
-            sa_corrupt_options co = sa_corrupt_options_default();
-            co.params = ld->opt.params;
-            rc = sa_corrupt(tmp, im, ld->opt.corruption, ld->opt.severity, &co, &r, err);
-        }
-        sa_image_free(im);
-        im = tmp;
-        if (rc < 0) {
-            sa_image_free(im);
-            return rc;
-        }
     }
-    if (im->w != b->w || im->h != b->h || im->c != b->c) {
-        sa_image_free(im);
-        return sa_error_set(err, SA_EFORMAT, "data", "image %zu is %dx%dx%d, batch is %dx%dx%d",
-                            src_index, im->w, im->h, im->c, b->w, b->h, b->c);
+    rc = sa_image_new(&tmp, im->w, im->h, im->c, err);
+    if (rc == 0) {
+        sa_rng r;
+        uint64_t seed = ld->opt.rng == SA_RNG_NUMPY
+                            ? ld->opt.seed + src_index
+                            : sa_corrupt_seed(ld->opt.seed, src_index, ld->opt.corruption,
+                                              ld->opt.severity);
+        sa_rng_seed(&r, ld->opt.rng, seed);
+        sa_corrupt_options co = sa_corrupt_options_default();
+        co.params = ld->opt.params;
+        rc = sa_corrupt(tmp, im, ld->opt.corruption, ld->opt.severity, &co, &r, err);
     }
+    sa_image_free(im);
+    if (rc < 0) {
+        sa_image_free(tmp);
+        return rc;
+    }
+    *out = tmp;
+    return 0;
+}
+
+/* Pack an 8-bit HWC image into NCHW floats, (v/255 - mean) / std. */
+static void pack(const sa_loader *ld, float *dst, const sa_image *im)
+{
     const size_t plane = (size_t)im->w * (size_t)im->h;
-    float *dst = b->x + (size_t)slot * plane * (size_t)im->c;
     for (int k = 0; k < im->c; k++) {
         const float scale = 1.0f / (255.0f * ld->opt.std[k % 3]);
         const float shift = ld->opt.mean[k % 3] / ld->opt.std[k % 3];
         for (size_t p = 0; p < plane; p++)
             dst[(size_t)k * plane + p] = im->data[p * (size_t)im->c + (size_t)k] * scale - shift;
     }
-    b->labels[slot] = label;
-    b->index[slot] = (int64_t)src_index;
-    sa_image_free(im);
-    return 0;
 }
 
 /* Errors that mean "this image is unreadable", as opposed to a failure of
@@ -127,7 +123,9 @@ static int is_bad_image(int rc)
 }
 
 /* Produce the next batch into b (producer side). Returns 1, 0 at the end of
- * the pass, or an error. */
+ * the pass, or an error. Each image is decoded once: all of the batch's
+ * images are loaded (in parallel), then the first readable one fixes the
+ * batch shape and they are packed. */
 static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
 {
     for (;;) {
@@ -136,45 +134,15 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
         size_t n = ld->count - ld->pos;
         if (n > ld->opt.batch_size)
             n = ld->opt.batch_size;
-        /* The first readable image fixes the batch shape and sizes the buffers. */
-        int w = 0, h = 0, c = 0;
-        for (size_t k = 0; k < n && !w; k++) {
-            sa_image *probe = NULL;
-            int label;
-            sa_error pe = {0};
-            int rc = sa_source_get(ld->src, ld->order[ld->pos + k], &probe, &label, &pe);
-            if (rc == 0) {
-                w = probe->w;
-                h = probe->h;
-                c = probe->c;
-                sa_image_free(probe);
-            } else if (!is_bad_image(rc) || ld->opt.strict) {
-                if (err)
-                    *err = pe;
-                return rc;
-            }
+        sa_image **imgs = calloc(n, sizeof *imgs);
+        int *labels = malloc(n * sizeof *labels);
+        size_t *slot = malloc(n * sizeof *slot);
+        if (!imgs || !labels || !slot) {
+            free(imgs);
+            free(labels);
+            free(slot);
+            return sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu", n);
         }
-        if (!w) { /* every image of this batch is unreadable */
-            atomic_fetch_add(&ld->skipped, n);
-            ld->pos += n;
-            continue;
-        }
-        size_t per = (size_t)w * (size_t)h * (size_t)c;
-        if (b->cap < n || b->w != w || b->h != h || b->c != c) {
-            sa_batch_free(b);
-            b->x = malloc(n * per * sizeof *b->x);
-            b->labels = malloc(n * sizeof *b->labels);
-            b->index = malloc(n * sizeof *b->index);
-            if (!b->x || !b->labels || !b->index) {
-                sa_batch_free(b);
-                return sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu", n);
-            }
-            b->cap = n;
-        }
-        b->w = w;
-        b->h = h;
-        b->c = c;
-        int ok[n > 0 ? n : 1];
         long failed = -1; /* lowest failing slot, so the message is deterministic */
         sa_error first_err = {0};
 #ifdef _OPENMP
@@ -187,8 +155,7 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
 #endif
         for (long i = 0; i < (long)n; i++) {
             sa_error e = {0};
-            int rc = load_one(ld, b, (int)i, ld->order[ld->pos + (size_t)i], &e);
-            ok[i] = rc == 0;
+            int rc = load_image(ld, ld->order[ld->pos + (size_t)i], &imgs[i], &labels[i], &e);
             if (rc < 0 && (!is_bad_image(rc) || ld->opt.strict)) {
 #ifdef _OPENMP
 #pragma omp critical(sa_loader_error)
@@ -201,30 +168,74 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
                 }
             }
         }
+        const sa_image *first = NULL;
+        for (size_t i = 0; i < n && !first && failed < 0; i++)
+            first = imgs[i];
+        int rc = 0;
         if (failed >= 0) {
             if (err)
                 *err = first_err;
-            return first_err.code ? first_err.code : SA_EINVAL;
-        }
-        /* Close the gaps left by unreadable images. */
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!ok[i]) {
-                atomic_fetch_add(&ld->skipped, 1);
-                continue;
+            rc = first_err.code ? first_err.code : SA_EINVAL;
+        } else if (first) {
+            const int w = first->w, h = first->h, c = first->c;
+            const size_t per = (size_t)w * (size_t)h * (size_t)c;
+            if (b->cap < n || b->w != w || b->h != h || b->c != c) {
+                sa_batch_free(b);
+                b->x = malloc(n * per * sizeof *b->x);
+                b->labels = malloc(n * sizeof *b->labels);
+                b->index = malloc(n * sizeof *b->index);
+                if (!b->x || !b->labels || !b->index) {
+                    sa_batch_free(b);
+                    rc = sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu",
+                                      n);
+                } else {
+                    b->cap = n;
+                }
             }
-            if (m != i) {
-                memmove(b->x + m * per, b->x + i * per, per * sizeof *b->x);
-                b->labels[m] = b->labels[i];
-                b->index[m] = b->index[i];
+            b->w = w;
+            b->h = h;
+            b->c = c;
+            /* Slots of the readable images, in order: unreadable ones leave no gap. */
+            size_t m = 0;
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                if (!imgs[i]) {
+                    atomic_fetch_add(&ld->skipped, 1);
+                    continue;
+                }
+                if (imgs[i]->w != w || imgs[i]->h != h || imgs[i]->c != c) {
+                    rc = sa_error_set(err, SA_EFORMAT, "data",
+                                      "image %zu is %dx%dx%d, batch is %dx%dx%d",
+                                      ld->order[ld->pos + i], imgs[i]->w, imgs[i]->h, imgs[i]->c,
+                                      w, h, c);
+                    break;
+                }
+                slot[i] = m;
+                b->labels[m] = labels[i];
+                b->index[m] = (int64_t)ld->order[ld->pos + i];
+                m++;
             }
-            m++;
+            if (rc == 0) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+                for (long i = 0; i < (long)n; i++)
+                    if (imgs[i])
+                        pack(ld, b->x + slot[i] * per, imgs[i]);
+                b->n = (int)m;
+            }
+        } else {
+            atomic_fetch_add(&ld->skipped, n); /* every image of this batch is unreadable */
         }
+        for (size_t i = 0; i < n; i++)
+            sa_image_free(imgs[i]);
+        free(imgs);
+        free(labels);
+        free(slot);
+        if (rc < 0)
+            return rc;
         ld->pos += n;
-        if (m == 0)
-            continue;
-        b->n = (int)m;
-        return 1;
+        if (first)
+            return 1;
     }
 }
 
