@@ -4,6 +4,8 @@
 
 #include "error.h"
 
+#include "rng_ziggurat.inc"
+
 /* ---- MT19937 (Matsumoto & Nishimura), NumPy's seeding ---------------- */
 
 static void mt_seed(sa_rng *r, uint32_t s)
@@ -130,10 +132,155 @@ static double gauss(sa_rng *r)
     return f * x2;
 }
 
+/* ---- ziggurat (Marsaglia & Tsang, with the layer index, sign and abscissa
+ * taken from disjoint bits of one word) ---------------------------------- */
+
+static inline double stream_double(sa_rng_stream *st)
+{
+    return (double)(sa_rng_stream_next(st) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double sa_rng_zig_finish(sa_rng_stream *st, uint64_t w)
+{
+    for (;;) {
+        const int i = (int)(w & 255u);
+        const uint64_t u = w >> 11;
+        const double sign = (w & 256u) ? -1.0 : 1.0;
+        double z = (double)(int64_t)u * sa__zig_w[i]; /* |z| */
+        if (u < sa__zig_k[i])
+            return sign * z;
+        if (i == 0) {
+            /* Marsaglia's tail beyond r: x = -log(U1) / r, y = -log(U2),
+             * accept when 2y > x^2. */
+            const double r = zig_x[1];
+            double x, y;
+            do {
+                x = -log(1.0 - stream_double(st)) / r;
+                y = -log(1.0 - stream_double(st));
+            } while (!(y + y > x * x));
+            return sign * (r + x);
+        }
+        /* wedge of layer i: y uniform between f(x[i]) and f(x[i+1]) */
+        double y = zig_f[i] + stream_double(st) * (zig_f[i + 1] - zig_f[i]);
+        if (y < exp(-0.5 * z * z))
+            return sign * z;
+        w = sa_rng_stream_next(st);
+    }
+}
+
+/* One standard normal; the slow path gets a copy of the state, so that a
+ * caller's stream never has its address taken and stays in registers. */
+static inline double zig_normal(sa_rng_stream *st)
+{
+    uint64_t w = sa_rng_stream_next(st);
+    int ok;
+    double z = sa_rng_zig_first(w, &ok);
+    if (ok)
+        return z;
+    sa_rng_stream tmp = *st;
+    z = sa_rng_zig_finish(&tmp, w);
+    *st = tmp;
+    return z;
+}
+
+/* buf[i] = loc + scale * N(0,1) for up to 256 values: a branch-free pass
+ * over one word per value, then the few rejected words are finished. */
+static void zig_block(sa_rng_stream *st, double *buf, size_t m, double loc, double scale)
+{
+    uint64_t rej_w[256];
+    uint16_t rej_i[256];
+    size_t nrej = 0;
+    sa_rng_stream x = *st;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t w = sa_rng_stream_next(&x);
+        int ok;
+        double z = sa_rng_zig_first(w, &ok);
+        buf[i] = loc + scale * z;
+        rej_w[nrej] = w;
+        rej_i[nrej] = (uint16_t)i;
+        nrej += !ok;
+    }
+    *st = x;
+    for (size_t j = 0; j < nrej; j++)
+        buf[rej_i[j]] = loc + scale * sa_rng_zig_finish(st, rej_w[j]);
+}
+
 double sa_rng_normal(sa_rng *r, double loc, double scale)
 {
-    double g = gauss(r);
+    double g;
+    if (r->kind == SA_RNG_NUMPY) {
+        g = gauss(r);
+    } else {
+        sa_rng_stream st = sa_rng_stream_take(r);
+        g = zig_normal(&st);
+        sa_rng_stream_give(r, &st);
+    }
     return loc + scale * g;
+}
+
+void sa_rng_fill_normal(sa_rng *r, double *buf, size_t n, double loc, double scale)
+{
+    if (r->kind == SA_RNG_NUMPY) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = loc + scale * gauss(r);
+        return;
+    }
+    sa_rng_stream st = sa_rng_stream_take(r);
+    for (size_t i = 0; i < n; i += 256)
+        zig_block(&st, buf + i, n - i < 256 ? n - i : 256, loc, scale);
+    sa_rng_stream_give(r, &st);
+}
+
+void sa_rng_fill_uniform(sa_rng *r, double *buf, size_t n, double lo, double hi)
+{
+    if (r->kind == SA_RNG_NUMPY) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = sa_rng_uniform(r, lo, hi);
+        return;
+    }
+    sa_rng_stream st = sa_rng_stream_take(r);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = lo + (hi - lo) * stream_double(&st);
+    sa_rng_stream_give(r, &st);
+}
+
+/* ---- Walker's alias method (Vose's construction) ------------------------ */
+
+void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int32_t *values, int n)
+{
+    SA_ASSERT(bits >= 1 && bits <= 12 && n >= 1 && n <= (1 << bits));
+    const int m = 1 << bits;
+    double q[1 << 12];
+    int small[1 << 12], large[1 << 12];
+    double sum = 0.0;
+    for (int j = 0; j < n; j++) {
+        SA_ASSERT(w[j] >= 0.0);
+        sum += w[j];
+    }
+    SA_ASSERT(sum > 0.0);
+    int ns = 0, nl = 0;
+    for (int j = 0; j < m; j++) {
+        q[j] = j < n ? w[j] * m / sum : 0.0;
+        int32_t v = j < n ? values[j] : values[0];
+        tab[j].lo = tab[j].hi = v;
+        tab[j].thr = UINT64_MAX;
+        if (q[j] < 1.0)
+            small[ns++] = j;
+        else
+            large[nl++] = j;
+    }
+    while (ns > 0 && nl > 0) {
+        int s = small[--ns], l = large[nl - 1];
+        /* q[s] < 1, so q * 2^64 < 2^64 fits */
+        tab[s].thr = (uint64_t)(q[s] * 18446744073709551616.0);
+        tab[s].hi = tab[l].lo;
+        q[l] = (q[l] + q[s]) - 1.0;
+        if (q[l] < 1.0) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    /* Left-overs (only rounding away from 1) keep their own outcome. */
 }
 
 int64_t sa_rng_randint(sa_rng *r, int64_t lo, int64_t hi)

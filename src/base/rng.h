@@ -11,8 +11,11 @@
  *    cache, PTRS Poisson, masked-rejection bounded integers) bit for bit, so
  *    a corruption can replay the reference implementation's draws. Seeds are
  *    taken modulo 2^32, as np.random.seed requires.
- *  - SA_RNG_FAST is xoshiro256** seeded through splitmix64; the higher-level
- *    draws (double, normal, poisson, randint) use the same algorithms on top.
+ *  - SA_RNG_FAST is xoshiro256** seeded through splitmix64. Doubles, Poisson
+ *    and bounded integers use the algorithms above on its words; normals come
+ *    from a 256-layer ziggurat (one 64-bit word per draw in 98.8 % of cases:
+ *    8 bits pick the layer, 1 the sign, 53 the abscissa), exact in
+ *    distribution but a different stream from NumPy's.
  *
  * Checked against NumPy 1.24 (np.random.seed(0)):
  *     random_sample(3) -> 0.5488135039273248 0.7151893663724195 0.6027633760716439
@@ -25,6 +28,7 @@
 #ifndef SA_BASE_RNG_H
 #define SA_BASE_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum sa_rng_kind {
@@ -52,6 +56,101 @@ double sa_rng_normal(sa_rng *r, double loc, double scale);
 int64_t sa_rng_randint(sa_rng *r, int64_t lo, int64_t hi);
 /* Poisson(lam), NumPy's legacy algorithm (multiplication < 10, PTRS >= 10). */
 int64_t sa_rng_poisson(sa_rng *r, double lam);
+
+/* ---- bulk draws ----------------------------------------------------------
+ * buf[i] = loc + scale * N(0,1), i = 0..n-1: for the numpy kind exactly the
+ * values of n successive sa_rng_normal calls (np.random.normal(loc, scale,
+ * n)), for the fast kind ziggurat normals without a call per draw. */
+void sa_rng_fill_normal(sa_rng *r, double *buf, size_t n, double loc, double scale);
+/* buf[i] = lo + (hi - lo) * U[0,1): n successive sa_rng_uniform values
+ * (np.random.uniform(lo, hi, n) for the numpy kind). */
+void sa_rng_fill_uniform(sa_rng *r, double *buf, size_t n, double lo, double hi);
+
+/* ---- fast-kind inner loops -----------------------------------------------
+ * An inner loop that needs many raw 64-bit words copies the xoshiro256**
+ * state into a local stream (so the compiler keeps it in registers), draws,
+ * and puts the state back; the sa_rng then continues after those words.
+ * Only for the SA_RNG_FAST kind.
+ *
+ *     sa_rng_stream st = sa_rng_stream_take(r);
+ *     for (...) { uint64_t w = sa_rng_stream_next(&st); ... }
+ *     sa_rng_stream_give(r, &st);
+ */
+typedef struct sa_rng_stream {
+    uint64_t s[4];
+} sa_rng_stream;
+
+static inline sa_rng_stream sa_rng_stream_take(const sa_rng *r)
+{
+    sa_rng_stream st = {{r->s[0], r->s[1], r->s[2], r->s[3]}};
+    return st;
+}
+
+static inline void sa_rng_stream_give(sa_rng *r, const sa_rng_stream *st)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = st->s[i];
+}
+
+static inline uint64_t sa_rng_stream_next(sa_rng_stream *st)
+{
+    uint64_t *s = st->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
+
+/* The fast kind's normal sampler (a 256-layer ziggurat) in two steps, for
+ * loops that fuse the draw with their own arithmetic: one word w gives a
+ * candidate z = sa_rng_zig_first(w, &ok); when ok (98.5 % of words) z is
+ * a standard normal, otherwise sa_rng_zig_finish(st, w) completes that
+ * draw with further words of the stream (a loop may collect those words
+ * and finish them after its pass: every draw stays independent and
+ * exactly normal). */
+extern const uint64_t sa__zig_k[256];
+extern const double sa__zig_w[512];
+
+static inline double sa_rng_zig_first(uint64_t w, int *ok)
+{
+    /* bits 0-7: layer, bit 8: sign, bits 11-63: abscissa */
+    const uint64_t u = w >> 11;
+    *ok = u < sa__zig_k[w & 255u];
+    return (double)(int64_t)u * sa__zig_w[w & 511u];
+}
+
+double sa_rng_zig_finish(sa_rng_stream *st, uint64_t w);
+
+/* ---- discrete distributions: Walker's alias method ----------------------
+ * A table of 2^bits entries (1 <= bits <= 12) turns one 64-bit word into
+ * one outcome: the top `bits` bits pick an entry, the remaining 64 - bits
+ * bits are compared with its threshold (probabilities are kept to about
+ * 2^-52 of an entry, as fine as the double weights they come from).
+ *
+ *     sa_rng_alias tab[1 << 9];
+ *     sa_rng_alias_build(tab, 9, weights, values, n);
+ *     int32_t v = sa_rng_alias_draw(tab, 9, sa_rng_stream_next(&st));
+ */
+typedef struct sa_rng_alias {
+    uint64_t thr;   /* take `lo` when the word's low bits, shifted up, are below */
+    int32_t lo, hi; /* the entry's own outcome and its alias */
+} sa_rng_alias;
+
+/* Fill tab[0 .. 2^bits) for outcomes values[j] with weights w[j] >= 0,
+ * j < n <= 2^bits, not all zero (they need not sum to 1). */
+void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int32_t *values, int n);
+
+static inline int32_t sa_rng_alias_draw(const sa_rng_alias *tab, int bits, uint64_t word)
+{
+    const sa_rng_alias *e = &tab[word >> (64 - bits)];
+    return (word << bits) < e->thr ? e->lo : e->hi;
+}
 
 /* Well-mixed 64-bit seed from a run seed and up to three keys. */
 uint64_t sa_seed_derive(uint64_t seed, uint64_t key1, uint64_t key2, uint64_t key3);
