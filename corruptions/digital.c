@@ -15,21 +15,50 @@ int sa__contrast(sa_image *out, const sa_image *in, sa_corrupt_params table, int
     const double c = sa__contrast_factor[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t pixels = (size_t)in->w * (size_t)in->h;
     const int ch = in->c;
-    double mean[4] = {0, 0, 0, 0};
-    /* Per-channel mean of x/255 over all pixels, float64 as numpy.mean
-     * (pairwise summation there; the sum of exact multiples of 1/255 here
-     * differs from it by far less than one output level). */
-    for (int k = 0; k < ch; k++) {
-        double s = 0.0;
-        for (size_t p = 0; p < pixels; p++)
-            s += in->data[p * ch + k] / 255.0;
-        mean[k] = s / (double)pixels;
-    }
-    for (size_t p = 0; p < pixels; p++)
-        for (int k = 0; k < ch; k++) {
-            double x = in->data[p * ch + k] / 255.0;
-            out->data[p * ch + k] = sa__to_u8((x - mean[k]) * c + mean[k]);
+    const uint8_t *src = in->data;
+    double unit[256]; /* v / 255, exactly as a per-element division */
+    for (int v = 0; v < 256; v++)
+        unit[v] = v / 255.0;
+    /* Per-channel mean of x/255 over all pixels, float64 as numpy.mean:
+     * with the channel axis innermost its reduction adds the pixels of each
+     * channel one after another, which is the order here (one running sum
+     * per channel, all channels in one pass). */
+    double sum[4] = {0, 0, 0, 0};
+    if (ch == 3) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+        for (size_t p = 0; p < pixels; p++) {
+            s0 += unit[src[3 * p]];
+            s1 += unit[src[3 * p + 1]];
+            s2 += unit[src[3 * p + 2]];
         }
+        sum[0] = s0;
+        sum[1] = s1;
+        sum[2] = s2;
+    } else {
+        for (size_t p = 0; p < pixels; p++)
+            for (int k = 0; k < ch; k++)
+                sum[k] += unit[src[p * ch + k]];
+    }
+    /* The output is a function of the 8-bit value per channel: one table
+     * per channel with the per-element formula. */
+    uint8_t lut[4][256];
+    for (int k = 0; k < ch; k++) {
+        const double mean = sum[k] / (double)pixels;
+        for (int v = 0; v < 256; v++)
+            lut[k][v] = sa__to_u8((unit[v] - mean) * c + mean);
+    }
+    uint8_t *dst = out->data;
+    if (ch == 3) {
+        for (size_t p = 0; p < pixels; p++) {
+            dst[3 * p] = lut[0][src[3 * p]];
+            dst[3 * p + 1] = lut[1][src[3 * p + 1]];
+            dst[3 * p + 2] = lut[2][src[3 * p + 2]];
+        }
+    } else {
+        for (size_t p = 0; p < pixels; p++)
+            for (int k = 0; k < ch; k++)
+                dst[p * ch + k] = lut[k][src[p * ch + k]];
+    }
     return 0;
 }
 
