@@ -26,6 +26,49 @@ static const double speckle_c[2][5] = {
     {0.06, 0.1, 0.12, 0.16, 0.2},
 };
 
+/* sa__to_u8(x + x g) with an integer clamp, free of branches (bright
+ * pixels clip at random, which a branch would mispredict): truncation
+ * towards zero sends (-1/255, 0] to 0 as the clip does, and the product
+ * stays far inside int64 since |g| < 15 c, c <= 0.6. */
+static inline uint8_t speckle_u8(double x, double g)
+{
+    int64_t t = (int64_t)((x + x * g) * 255.0);
+    t = t < 0 ? 0 : t;
+    t = t > 255 ? 255 : t;
+    return (uint8_t)t;
+}
+
+/* Fast kind: the normal draw fused into the pixel loop, 256 elements at a
+ * time; the 1.5 % of words the ziggurat cannot settle alone are finished
+ * after each block and their pixels recomputed. */
+static void speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c,
+                         const double *unit, sa_rng *rng)
+{
+    uint64_t rej_w[256];
+    uint16_t rej_i[256];
+    sa_rng_stream st = sa_rng_stream_take(rng);
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        const size_t m = n - i0 < 256 ? n - i0 : 256;
+        size_t nrej = 0;
+        sa_rng_stream x = st;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t w = sa_rng_stream_next(&x);
+            int ok;
+            double z = sa_rng_zig_first(w, &ok);
+            dst[i0 + i] = speckle_u8(unit[src[i0 + i]], c * z);
+            rej_w[nrej] = w;
+            rej_i[nrej] = (uint16_t)i;
+            nrej += !ok;
+        }
+        st = x;
+        for (size_t j = 0; j < nrej; j++) {
+            const size_t i = i0 + rej_i[j];
+            dst[i] = speckle_u8(unit[src[i]], c * sa_rng_zig_finish(&st, rej_w[j]));
+        }
+    }
+    sa_rng_stream_give(rng, &st);
+}
+
 int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -36,10 +79,18 @@ int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table
     double unit[256]; /* i / 255, exactly as the per-element division */
     for (int i = 0; i < 256; i++)
         unit[i] = i / 255.0;
-    for (size_t i = 0; i < n; i++) {
-        double x = unit[in->data[i]];
-        double g = sa_rng_normal(rng, 0.0, c);
-        out->data[i] = sa__to_u8(x + x * g);
+    const uint8_t *src = in->data;
+    uint8_t *dst = out->data;
+    if (rng->kind == SA_RNG_FAST) {
+        speckle_fast(dst, src, n, c, unit, rng);
+        return 0;
+    }
+    double g[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        const size_t m = n - i0 < 256 ? n - i0 : 256;
+        sa_rng_fill_normal(rng, g, m, 0.0, c); /* the values of a draw per element */
+        for (size_t i = 0; i < m; i++)
+            dst[i0 + i] = speckle_u8(unit[src[i0 + i]], g[i]);
     }
     return 0;
 }
@@ -354,8 +405,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", W, H);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        liq[i] = sa_rng_normal(rng, p->mu, p->sigma);
+    sa_rng_fill_normal(rng, liq, n, p->mu, p->sigma);
     rc = sa__gaussian_filter_f64(liq, liq, H, W, 1, p->sigma_b, 4.0, SA__BORDER_NEAREST, err);
     if (rc < 0)
         goto done;

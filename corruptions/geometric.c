@@ -390,10 +390,8 @@ int sa__elastic_transform(sa_image *out, const sa_image *in, sa_corrupt_params t
         /* imagecorruptions: no affine step, sigma 1 % of each side,
          * uniform range from the height for both fields. */
         double m = h * 0.005;
-        for (size_t i = 0; i < n; i++)
-            ux[i] = sa_rng_uniform(rng, -m, m);
-        for (size_t i = 0; i < n; i++)
-            uy[i] = sa_rng_uniform(rng, -m, m);
+        sa_rng_fill_uniform(rng, ux, n, -m, m);
+        sa_rng_fill_uniform(rng, uy, n, -m, m);
         rc = sa__elastic_core(out->data, in->data, h, w, in->c, NULL, ux, uy,
                               elastic_any_alpha[severity - 1], h * 0.01, w * 0.01, err);
     } else {
@@ -402,10 +400,8 @@ int sa__elastic_transform(sa_image *out, const sa_image *in, sa_corrupt_params t
         float offsets[6];
         for (int i = 0; i < 6; i++)
             offsets[i] = (float)sa_rng_uniform(rng, -p[2], p[2]);
-        for (size_t i = 0; i < n; i++)
-            ux[i] = sa_rng_uniform(rng, -1.0, 1.0);
-        for (size_t i = 0; i < n; i++)
-            uy[i] = sa_rng_uniform(rng, -1.0, 1.0);
+        sa_rng_fill_uniform(rng, ux, n, -1.0, 1.0);
+        sa_rng_fill_uniform(rng, uy, n, -1.0, 1.0);
         rc = sa__elastic_core(out->data, in->data, h, w, in->c, offsets, ux, uy, p[0], p[1], p[1],
                               err);
     }

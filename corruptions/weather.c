@@ -333,8 +333,7 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow %dx%d)", W, H);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        layer[i] = sa_rng_normal(rng, p->mu, p->sigma);
+    sa_rng_fill_normal(rng, layer, n, p->mu, p->sigma);
     if (table != SA_PARAMS_ANY) {
         /* hendrycks: centred zoom, threshold, 8-bit layer through
          * ImageMagick's motion blur, back to [0,1]. */
