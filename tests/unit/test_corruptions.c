@@ -3,6 +3,7 @@
 #include "corruptions.h"
 #include "filters.h"
 #include "internal.h"
+#include "params.h"
 #include "test.h"
 #include "weather.h"
 
@@ -648,6 +649,312 @@ static void test_speckle_sigma(void **state)
         sa_image_free(o);
     }
     sa_image_free(in);
+}
+
+/* ---- the fast generator kind's noise samplers against the exact laws ---- */
+
+static double phi(double x)
+{
+    return 0.5 * erfc(-x * M_SQRT1_2);
+}
+
+/* Output histogram of `reps` runs on a flat w x w x 3 image of value v. */
+static size_t fast_histogram(sa_corruption k, int sev, sa_corrupt_params p, int w, uint8_t v,
+                             int reps, size_t hist[256])
+{
+    sa_image *in = flat(w, w, 3, v);
+    memset(hist, 0, 256 * sizeof *hist);
+    for (int r = 0; r < reps; r++) {
+        sa_image *o = run(in, k, sev, p, SA_RNG_FAST, 1000 + (uint64_t)r);
+        for (size_t i = 0; i < sa_image_size(o); i++)
+            hist[o->data[i]]++;
+        sa_image_free(o);
+    }
+    size_t n = sa_image_size(in) * (size_t)reps;
+    sa_image_free(in);
+    return n;
+}
+
+/* Kolmogorov distance between a histogram of n outputs and the law law[]. */
+static double law_distance(const size_t hist[256], const double law[256], size_t n)
+{
+    double ce = 0, cl = 0, d = 0;
+    for (int k = 0; k < 256; k++) {
+        ce += (double)hist[k] / (double)n;
+        cl += law[k];
+        d = fmax(d, fabs(ce - cl));
+    }
+    return d;
+}
+
+/* Gaussian: P(out = k | v) = Phi((k+1-v)/s) - Phi((k-v)/s), s = 255 sigma,
+ * with the tails at 0 and 255; over 10^6 draws the Kolmogorov distance
+ * stays below 1.95 / sqrt(n) (0.1 % level). Dark and bright inputs check
+ * the clamped ends. */
+static void test_gaussian_fast_law(void **state)
+{
+    (void)state;
+    const uint8_t values[4] = {0, 40, 128, 250};
+    const int sevs[2] = {3, 5};
+    size_t hist[256];
+    double law[256];
+    for (int si = 0; si < 2; si++)
+        for (int vi = 0; vi < 4; vi++) {
+            const double s = 255.0 * sa__gaussian_sigma[0][sevs[si] - 1];
+            const int v = values[vi];
+            size_t n = fast_histogram(SA_CORRUPT_GAUSSIAN_NOISE, sevs[si], SA_PARAMS_IMAGENET, 224,
+                                      (uint8_t)v, 7, hist);
+            for (int k = 0; k < 256; k++) {
+                double lo = k == 0 ? 0.0 : phi((k - v) / s);
+                double hi = k == 255 ? 1.0 : phi((k + 1 - v) / s);
+                law[k] = hi - lo;
+            }
+            assert_true(law_distance(hist, law, n) < 1.95 / sqrt((double)n));
+        }
+}
+
+/* The law of shot noise's output byte for input v: k ~ Poisson(v/255 c)
+ * summed by hand with lgamma, output sa__to_u8(k / c). */
+static void shot_law(int v, double c, double law[256])
+{
+    memset(law, 0, 256 * sizeof *law);
+    const double lam = v / 255.0 * c;
+    if (lam == 0.0) {
+        law[0] = 1.0;
+        return;
+    }
+    double below = 0.0;
+    for (int k = 0; k < (int)ceil(c); k++) {
+        double p = exp(k * log(lam) - lam - lgamma(k + 1.0));
+        law[sa__to_u8(k / c)] += p;
+        below += p;
+    }
+    law[255] += 1.0 - below;
+}
+
+/* Shot noise: flat inputs (one alias table) against the exact law per
+ * severity, then an image holding every value (one table per value) against
+ * the exact mean per value, then the small-image direct path. */
+static void test_shot_fast_law(void **state)
+{
+    (void)state;
+    const uint8_t values[4] = {1, 51, 128, 255};
+    size_t hist[256];
+    double law[256];
+    for (int sev = 1; sev <= 5; sev += 2)
+        for (int vi = 0; vi < 4; vi++) {
+            const double c = sa__shot_photons[0][sev - 1];
+            size_t n = fast_histogram(SA_CORRUPT_SHOT_NOISE, sev, SA_PARAMS_IMAGENET, 224,
+                                      values[vi], 6, hist);
+            shot_law(values[vi], c, law);
+            assert_true(law_distance(hist, law, n) < 1.95 / sqrt((double)n));
+        }
+    /* every value present: per-value mean within 5 standard errors */
+    sa_image *in = flat(224, 224, 3, 0);
+    for (size_t i = 0; i < sa_image_size(in); i++)
+        in->data[i] = (uint8_t)((i * 7) % 256);
+    static double sum[256], sum2[256];
+    static size_t cnt[256];
+    memset(sum, 0, sizeof sum);
+    memset(cnt, 0, sizeof cnt);
+    for (int r = 0; r < 10; r++) {
+        sa_image *o = run(in, SA_CORRUPT_SHOT_NOISE, 2, SA_PARAMS_IMAGENET, SA_RNG_FAST, 50 + (uint64_t)r);
+        for (size_t i = 0; i < sa_image_size(o); i++) {
+            sum[in->data[i]] += o->data[i];
+            cnt[in->data[i]]++;
+        }
+        sa_image_free(o);
+    }
+    for (int v = 0; v < 256; v++) {
+        shot_law(v, sa__shot_photons[0][1], law);
+        double m = 0, m2 = 0;
+        for (int k = 0; k < 256; k++) {
+            m += k * law[k];
+            m2 += (double)k * k * law[k];
+        }
+        double se = sqrt(fmax(m2 - m * m, 0.0) / (double)cnt[v]);
+        assert_true(fabs(sum[v] / (double)cnt[v] - m) <= 5.0 * se + 1e-9);
+    }
+    sa_image_free(in);
+    /* 32 x 32 noise image: too few elements per table, direct Poisson draws */
+    sa_image *small = noise_image(32, 32, 3, 77);
+    memset(sum, 0, sizeof sum);
+    memset(sum2, 0, sizeof sum2);
+    memset(cnt, 0, sizeof cnt);
+    for (int r = 0; r < 200; r++) {
+        sa_image *o = run(small, SA_CORRUPT_SHOT_NOISE, 3, SA_PARAMS_CIFAR, SA_RNG_FAST, 9 + (uint64_t)r);
+        for (size_t i = 0; i < sa_image_size(o); i++) {
+            sum[small->data[i]] += o->data[i];
+            cnt[small->data[i]]++;
+        }
+        sa_image_free(o);
+    }
+    double z2 = 0; /* sum of squared standardised mean errors: chi-square */
+    int dof = 0;
+    for (int v = 0; v < 256; v++) {
+        if (!cnt[v])
+            continue;
+        shot_law(v, sa__shot_photons[1][2], law);
+        double m = 0, m2 = 0;
+        for (int k = 0; k < 256; k++) {
+            m += k * law[k];
+            m2 += (double)k * k * law[k];
+        }
+        double var = m2 - m * m;
+        if (var <= 0)
+            continue;
+        double d = sum[v] / (double)cnt[v] - m;
+        z2 += d * d / (var / (double)cnt[v]);
+        dof++;
+    }
+    assert_true(dof > 200);
+    assert_true(z2 < dof + 5.0 * sqrt(2.0 * dof));
+    sa_image_free(small);
+}
+
+/* Impulse noise: hit fraction and salt share within 5 standard errors,
+ * independent neighbours (P(both) = a^2), misses keep their input, and the
+ * numbers of misses before each hit follow the geometric law (chi-square
+ * over 0..149 and 150+, which crosses the gap table's "63 or more" entry:
+ * the lowest amounts, 0.03 and CIFAR's 0.01, use it most). */
+static void test_impulse_fast_law(void **state)
+{
+    (void)state;
+    sa_image *in = noise_image(224, 224, 3, 5);
+    for (size_t i = 0; i < sa_image_size(in); i++)
+        in->data[i] = (uint8_t)(1 + in->data[i] % 254); /* never 0 or 255 */
+    const struct {
+        sa_corrupt_params table;
+        int sev;
+    } cases[4] = {{SA_PARAMS_IMAGENET, 1}, {SA_PARAMS_IMAGENET, 3}, {SA_PARAMS_IMAGENET, 5},
+                  {SA_PARAMS_CIFAR, 1}};
+    for (int ci = 0; ci < 4; ci++) {
+        const double a = sa__impulse_amount[cases[ci].table == SA_PARAMS_CIFAR][cases[ci].sev - 1];
+        size_t n = 0, hits = 0, salt = 0, pairs = 0, gaps = 0, gap_hist[151] = {0};
+        for (int r = 0; r < 8; r++) {
+            sa_image *o = run(in, SA_CORRUPT_IMPULSE_NOISE, cases[ci].sev, cases[ci].table,
+                              SA_RNG_FAST, 300 + (uint64_t)r);
+            size_t misses = 0;
+            int prev = 0;
+            for (size_t i = 0; i < sa_image_size(o); i++) {
+                int hit = o->data[i] == 0 || o->data[i] == 255;
+                if (!hit)
+                    assert_int_equal(o->data[i], in->data[i]);
+                hits += hit;
+                salt += o->data[i] == 255;
+                pairs += hit && prev;
+                if (hit) {
+                    gap_hist[misses < 150 ? misses : 150]++;
+                    gaps++;
+                    misses = 0;
+                } else {
+                    misses++;
+                }
+                prev = hit;
+            }
+            n += sa_image_size(o);
+            sa_image_free(o);
+        }
+        double f = (double)hits / (double)n;
+        assert_true(fabs(f - a) < 5.0 * sqrt(a * (1 - a) / (double)n));
+        assert_true(fabs((double)salt / (double)hits - 0.5) < 5.0 * sqrt(0.25 / (double)hits));
+        double pp = a * a;
+        assert_true(fabs((double)pairs / (double)n - pp) < 5.0 * sqrt(pp / (double)n));
+        double chi2 = 0, q = 1.0;
+        for (int g = 0; g <= 150; g++) {
+            double pg = g < 150 ? q * a : q; /* q = (1 - a)^g */
+            double e = pg * (double)gaps;
+            chi2 += ((double)gap_hist[g] - e) * ((double)gap_hist[g] - e) / e;
+            q *= 1.0 - a;
+        }
+        assert_true(chi2 < 150.0 + 5.0 * sqrt(300.0));
+    }
+    sa_image_free(in);
+}
+
+/* Speckle: out >= k iff x (1 + c Z) >= k / 255, so P(out <= k) =
+ * Phi(((k+1)/v - 1) / c) for k < 255; Kolmogorov distance over 10^6 draws.
+ * v = 200 at severity 5 clips at 255 often. */
+static void test_speckle_fast_law(void **state)
+{
+    (void)state;
+    const double in_c[5] = {0.15, 0.2, 0.35, 0.45, 0.6};
+    const uint8_t values[3] = {3, 100, 200};
+    size_t hist[256];
+    double law[256];
+    for (int sev = 3; sev <= 5; sev += 2)
+        for (int vi = 0; vi < 3; vi++) {
+            const double v = values[vi], c = in_c[sev - 1];
+            size_t n = fast_histogram(SA_CORRUPT_SPECKLE_NOISE, sev, SA_PARAMS_IMAGENET, 224,
+                                      values[vi], 7, hist);
+            double prev = 0.0;
+            for (int k = 0; k < 256; k++) {
+                double cdf = k == 255 ? 1.0 : phi(((k + 1) / v - 1.0) / c);
+                law[k] = cdf - prev;
+                prev = cdf;
+            }
+            assert_true(law_distance(hist, law, n) < 1.95 / sqrt((double)n));
+        }
+}
+
+/* The fast kind's results depend on seed, input and severity only. */
+static void test_fast_kind_thread_count(void **state)
+{
+    (void)state;
+#ifdef _OPENMP
+    const sa_corruption kinds[8] = {SA_CORRUPT_GAUSSIAN_NOISE, SA_CORRUPT_SHOT_NOISE,
+                                    SA_CORRUPT_IMPULSE_NOISE,  SA_CORRUPT_SPECKLE_NOISE,
+                                    SA_CORRUPT_CONTRAST,       SA_CORRUPT_SNOW,
+                                    SA_CORRUPT_SPATTER,        SA_CORRUPT_ELASTIC_TRANSFORM};
+    sa_image *in = colour_chart(224, 224);
+    const int saved = omp_get_max_threads();
+    for (int k = 0; k < 8; k++)
+        for (int sev = 1; sev <= 5; sev += 4) {
+            omp_set_num_threads(1);
+            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_FAST, 23);
+            omp_set_num_threads(2);
+            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_FAST, 23);
+            assert_memory_equal(a->data, b->data, sa_image_size(in));
+            sa_image_free(a);
+            sa_image_free(b);
+        }
+    omp_set_num_threads(saved);
+    sa_image_free(in);
+#else
+    skip();
+#endif
+}
+
+/* Contrast equals the per-element formula with a running per-channel sum
+ * (numpy.mean's order for this layout) exactly, for either generator kind,
+ * colour or grey. */
+static void test_contrast_matches_formula(void **state)
+{
+    (void)state;
+    const int sizes[3][2] = {{224, 224}, {32, 32}, {150, 100}};
+    for (int si = 0; si < 3; si++)
+        for (int ch = 1; ch <= 3; ch += 2) {
+            const int w = sizes[si][0], h = sizes[si][1];
+            sa_image *in = noise_image(w, h, ch, 31 + (uint32_t)si);
+            const sa_corrupt_params tab = sa_corrupt_params_resolve(SA_PARAMS_AUTO, w, h);
+            for (int sev = 1; sev <= 5; sev++) {
+                const double c = sa__contrast_factor[tab == SA_PARAMS_CIFAR][sev - 1];
+                sa_image *o = run(in, SA_CORRUPT_CONTRAST, sev, SA_PARAMS_AUTO,
+                                  sev % 2 ? SA_RNG_FAST : SA_RNG_NUMPY, 0);
+                for (int k = 0; k < ch; k++) {
+                    double s = 0.0;
+                    for (int p = 0; p < w * h; p++)
+                        s += in->data[p * ch + k] / 255.0;
+                    const double mean = s / (double)(w * h);
+                    for (int p = 0; p < w * h; p++) {
+                        double x = in->data[p * ch + k] / 255.0;
+                        assert_int_equal(o->data[p * ch + k], sa__to_u8((x - mean) * c + mean));
+                    }
+                }
+                sa_image_free(o);
+            }
+            sa_image_free(in);
+        }
 }
 
 /* Plasma: values in [0, 1] reaching both ends, deterministic, and exactly
@@ -1433,6 +1740,12 @@ int main(void)
         cmocka_unit_test(test_shot_noise_variance),
         cmocka_unit_test(test_impulse_fraction),
         cmocka_unit_test(test_contrast_exact),
+        cmocka_unit_test(test_contrast_matches_formula),
+        cmocka_unit_test(test_gaussian_fast_law),
+        cmocka_unit_test(test_shot_fast_law),
+        cmocka_unit_test(test_impulse_fast_law),
+        cmocka_unit_test(test_speckle_fast_law),
+        cmocka_unit_test(test_fast_kind_thread_count),
         cmocka_unit_test(test_deterministic_and_seed_sensitive),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_grey_images),
