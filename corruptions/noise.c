@@ -46,11 +46,22 @@ static void gaussian_fast(uint8_t *out, const uint8_t *in, size_t n, double sigm
         val[d + 255] = d;
     }
     sa_rng_alias_build(tab, 9, w, val, 511);
+    /* clamp(v + d) by table: dark and bright inputs clip at random, which
+     * a branch would mispredict */
+    uint8_t clamp[766];
+    for (int k = 0; k < 766; k++)
+        clamp[k] = (uint8_t)(k < 255 ? 0 : (k > 510 ? 255 : k - 255));
+    const uint8_t *cl = clamp + 255;
+    /* two elements per 64-bit word, 32 bits each */
     sa_rng_stream st = sa_rng_stream_take(rng);
-    for (size_t i = 0; i < n; i++) {
-        int v = in[i] + sa_rng_alias_draw(tab, 9, sa_rng_stream_next(&st));
-        out[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        const uint64_t word = sa_rng_stream_next(&st);
+        out[i] = cl[in[i] + sa_rng_alias_draw32(tab, 9, (uint32_t)(word >> 32), &st)];
+        out[i + 1] = cl[in[i + 1] + sa_rng_alias_draw32(tab, 9, (uint32_t)word, &st)];
     }
+    if (i < n)
+        out[i] = cl[in[i] + sa_rng_alias_draw32(tab, 9, (uint32_t)(sa_rng_stream_next(&st) >> 32), &st)];
     sa_rng_stream_give(rng, &st);
 }
 
@@ -72,6 +83,23 @@ int sa__gaussian_noise(sa_image *out, const sa_image *in, sa_corrupt_params tabl
     return 0;
 }
 
+/* One draw per element from its value's table, two per 64-bit word. */
+static inline void shot_draw(uint8_t *out, const uint8_t *in, size_t n,
+                             const sa_rng_alias *const *base, const int bits, sa_rng *rng)
+{
+    sa_rng_stream st = sa_rng_stream_take(rng);
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        const uint64_t word = sa_rng_stream_next(&st);
+        out[i] = (uint8_t)sa_rng_alias_draw32(base[in[i]], bits, (uint32_t)(word >> 32), &st);
+        out[i + 1] = (uint8_t)sa_rng_alias_draw32(base[in[i + 1]], bits, (uint32_t)word, &st);
+    }
+    if (i < n)
+        out[i] = (uint8_t)sa_rng_alias_draw32(base[in[i]], bits,
+                                              (uint32_t)(sa_rng_stream_next(&st) >> 32), &st);
+    sa_rng_stream_give(rng, &st);
+}
+
 /* Alias tables for the values present; returns 0, or 1 when the direct
  * sampler is the better deal (few elements per table entry), or a negative
  * code when out of memory. */
@@ -84,12 +112,18 @@ static int shot_fast(uint8_t *out, const uint8_t *in, size_t n, double c, sa_rng
     int bits = 1;
     while ((1 << bits) < kmax + 1)
         bits++;
-    size_t count[256] = {0};
-    for (size_t i = 0; i < n; i++)
-        count[in[i]]++;
+    /* Large images get a table for every value (cheaper than finding the
+     * values present); smaller ones for the values present, or none. */
+    uint8_t seen[256];
+    memset(seen, 1, sizeof seen);
+    if (((size_t)256 << bits) * 2 > n) {
+        memset(seen, 0, sizeof seen);
+        for (size_t i = 0; i < n; i++)
+            seen[in[i]] = 1;
+    }
     int slot[256], present = 0;
     for (int v = 0; v < 256; v++)
-        slot[v] = count[v] ? present++ : -1;
+        slot[v] = seen[v] ? present++ : -1;
     if (((size_t)present << bits) * 2 > n)
         return 1;
     sa_rng_alias *tabs = malloc(sizeof(sa_rng_alias) * ((size_t)present << bits));
@@ -132,12 +166,20 @@ static int shot_fast(uint8_t *out, const uint8_t *in, size_t n, double c, sa_rng
         w[kmax] = tail;
         sa_rng_alias_build(tab, bits, w, val, kmax + 1);
     }
-    sa_rng_stream st = sa_rng_stream_take(rng);
-    for (size_t i = 0; i < n; i++) {
-        const sa_rng_alias *tab = tabs + ((size_t)slot[in[i]] << bits);
-        out[i] = (uint8_t)sa_rng_alias_draw(tab, bits, sa_rng_stream_next(&st));
+    const sa_rng_alias *base[256];
+    for (int v = 0; v < 256; v++)
+        base[v] = slot[v] < 0 ? NULL : tabs + ((size_t)slot[v] << bits);
+    switch (bits) { /* constant shifts in each copy of the loop */
+    case 1: shot_draw(out, in, n, base, 1, rng); break;
+    case 2: shot_draw(out, in, n, base, 2, rng); break;
+    case 3: shot_draw(out, in, n, base, 3, rng); break;
+    case 4: shot_draw(out, in, n, base, 4, rng); break;
+    case 5: shot_draw(out, in, n, base, 5, rng); break;
+    case 6: shot_draw(out, in, n, base, 6, rng); break;
+    case 7: shot_draw(out, in, n, base, 7, rng); break;
+    case 8: shot_draw(out, in, n, base, 8, rng); break;
+    default: shot_draw(out, in, n, base, bits, rng); break;
     }
-    sa_rng_stream_give(rng, &st);
     free(tabs);
     free(w);
     free(val);

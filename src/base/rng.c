@@ -246,6 +246,15 @@ void sa_rng_fill_uniform(sa_rng *r, double *buf, size_t n, double lo, double hi)
 
 /* ---- Walker's alias method (Vose's construction) ------------------------ */
 
+int32_t sa_rng_alias_tie(const sa_rng_alias *e, int bits, sa_rng_stream *st)
+{
+    /* the high 32 - bits bits of the uniform equal the threshold's: the
+     * next 32 + bits bits decide against the threshold's low ones */
+    const uint64_t low = sa_rng_stream_next(st) >> (32 - bits);
+    const uint64_t mask = (32 + bits) == 64 ? UINT64_MAX : ((uint64_t)1 << (32 + bits)) - 1u;
+    return e->v[low >= (e->thr & mask)];
+}
+
 void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int32_t *values, int n)
 {
     SA_ASSERT(bits >= 1 && bits <= 12 && n >= 1 && n <= (1 << bits));
@@ -262,7 +271,7 @@ void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int3
     for (int j = 0; j < m; j++) {
         q[j] = j < n ? w[j] * m / sum : 0.0;
         int32_t v = j < n ? values[j] : values[0];
-        tab[j].lo = tab[j].hi = v;
+        tab[j].v[0] = tab[j].v[1] = v;
         tab[j].thr = UINT64_MAX;
         if (q[j] < 1.0)
             small[ns++] = j;
@@ -273,7 +282,7 @@ void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int3
         int s = small[--ns], l = large[nl - 1];
         /* q[s] < 1, so q * 2^64 < 2^64 fits */
         tab[s].thr = (uint64_t)(q[s] * 18446744073709551616.0);
-        tab[s].hi = tab[l].lo;
+        tab[s].v[1] = tab[l].v[0];
         q[l] = (q[l] + q[s]) - 1.0;
         if (q[l] < 1.0) {
             nl--;

@@ -138,8 +138,8 @@ double sa_rng_zig_finish(sa_rng_stream *st, uint64_t w);
  *     int32_t v = sa_rng_alias_draw(tab, 9, sa_rng_stream_next(&st));
  */
 typedef struct sa_rng_alias {
-    uint64_t thr;   /* take `lo` when the word's low bits, shifted up, are below */
-    int32_t lo, hi; /* the entry's own outcome and its alias */
+    uint64_t thr; /* take v[0] when the word's low bits, shifted up, are below */
+    int32_t v[2]; /* the entry's own outcome and its alias */
 } sa_rng_alias;
 
 /* Fill tab[0 .. 2^bits) for outcomes values[j] with weights w[j] >= 0,
@@ -149,7 +149,28 @@ void sa_rng_alias_build(sa_rng_alias *tab, int bits, const double *w, const int3
 static inline int32_t sa_rng_alias_draw(const sa_rng_alias *tab, int bits, uint64_t word)
 {
     const sa_rng_alias *e = &tab[word >> (64 - bits)];
-    return (word << bits) < e->thr ? e->lo : e->hi;
+    return e->v[(word << bits) >= e->thr]; /* an index, not a branch */
+}
+
+/* The same draw from 32 random bits h, for two outcomes per word: the top
+ * `bits` bits pick the entry, the other 32 - bits are compared with the top
+ * of its threshold, and only on a tie (probability 2^(bits-32)) does the
+ * stream give the next 32 + bits bits of the comparison. The result has
+ * the law of sa_rng_alias_draw. */
+int32_t sa_rng_alias_tie(const sa_rng_alias *e, int bits, sa_rng_stream *st);
+
+static inline int32_t sa_rng_alias_draw32(const sa_rng_alias *tab, int bits, uint32_t h,
+                                          sa_rng_stream *st)
+{
+    const sa_rng_alias *e = &tab[h >> (32 - bits)];
+    const uint64_t u = h & ((1u << (32 - bits)) - 1u);
+    const uint64_t t = e->thr >> (32 + bits);
+    if (u != t)
+        return e->v[u > t];
+    sa_rng_stream tmp = *st; /* keeps the caller's stream out of memory */
+    int32_t v = sa_rng_alias_tie(e, bits, &tmp);
+    *st = tmp;
+    return v;
 }
 
 /* Well-mixed 64-bit seed from a run seed and up to three keys. */

@@ -215,6 +215,38 @@ static void test_rng_alias_tables(void **state)
         chi2 += (count[j] - e) * (count[j] - e) / e;
     }
     assert_true(chi2 < 29.6); /* 9 degrees of freedom, 0.05 % */
+    /* two 32-bit draws per word: the same law */
+    memset(count, 0, sizeof count);
+    st = sa_rng_stream_take(&r);
+    for (int i = 0; i < N / 2; i++) {
+        uint64_t word = sa_rng_stream_next(&st);
+        count[sa_rng_alias_draw32(tab, 4, (uint32_t)(word >> 32), &st) - 10]++;
+        count[sa_rng_alias_draw32(tab, 4, (uint32_t)word, &st) - 10]++;
+    }
+    assert_int_equal(count[3], 0);
+    chi2 = 0;
+    for (int j = 0; j < 11; j++) {
+        if (w[j] == 0)
+            continue;
+        double e = w[j] / sum * N;
+        chi2 += (count[j] - e) * (count[j] - e) / e;
+    }
+    assert_true(chi2 < 29.6);
+    /* a tie on the top bits is settled by the next word against the
+     * threshold's low bits */
+    for (int j = 0; j < 16; j++) {
+        if (tab[j].thr == 0 || tab[j].thr == UINT64_MAX)
+            continue;
+        uint32_t h = ((uint32_t)j << 28) | (uint32_t)(tab[j].thr >> 36);
+        for (int rep = 0; rep < 20; rep++) {
+            sa_rng_stream peek = st;
+            uint64_t next = sa_rng_stream_next(&peek);
+            int32_t want = (next >> 28) < (tab[j].thr & ((1ull << 36) - 1)) ? tab[j].v[0] : tab[j].v[1];
+            assert_int_equal(sa_rng_alias_draw32(tab, 4, h, &st), want);
+            assert_true(st.s[0] == peek.s[0] && st.s[3] == peek.s[3]); /* one word used */
+        }
+    }
+    sa_rng_stream_give(&r, &st);
     const double one = 3.0;
     const int32_t seven = 7;
     sa_rng_alias_build(tab, 3, &one, &seven, 1);
