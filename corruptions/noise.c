@@ -2,15 +2,17 @@
  *
  * The numpy generator kind replays the reference's draws one by one. The
  * fast kind draws from the same output distributions with cheaper exact
- * samplers, one 64-bit word per element (or per hit):
+ * samplers, half a 64-bit word per element (gaussian, shot; see
+ * sa_rng_alias_draw32) or one word per hit (impulse):
  *  - gaussian: trunc(clip(v/255 + n) 255) = clamp(v + D) with
  *    D = floor(255 n), whose law does not depend on v: one alias table of
  *    P(D = d) = Phi((d+1)/(255 s)) - Phi(d/(255 s)), d = -255..255, the two
  *    ends holding the whole tails (they clamp to 0 and 255 for every v);
  *  - shot: the output byte is a function of k ~ Poisson(v/255 c), so each
- *    8-bit value present gets an alias table of k = 0..ceil(c)-1 plus
- *    "k >= c" (= 255); small images, where the tables would cost more than
- *    the draws, use the Poisson sampler directly;
+ *    8-bit value gets an alias table of k = 0..ceil(c)-1 plus "k >= c"
+ *    (= 255); small images, where the tables would cost more than the
+ *    draws, build them for the values present only, or use the Poisson
+ *    sampler directly;
  *  - impulse: hits are independent Bernoulli(amount), so only the gaps
  *    between hits are drawn (geometric, from an alias table with a
  *    "63 or more" entry that continues the gap), one bit each for salt. */
