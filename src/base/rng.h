@@ -60,7 +60,8 @@ int64_t sa_rng_poisson(sa_rng *r, double lam);
 /* ---- bulk draws ----------------------------------------------------------
  * buf[i] = loc + scale * N(0,1), i = 0..n-1: for the numpy kind exactly the
  * values of n successive sa_rng_normal calls (np.random.normal(loc, scale,
- * n)), for the fast kind ziggurat normals without a call per draw. */
+ * n)), for the fast kind ziggurat normals without a call per draw (the
+ * same law as successive sa_rng_normal calls, not the same numbers). */
 void sa_rng_fill_normal(sa_rng *r, double *buf, size_t n, double loc, double scale);
 /* buf[i] = lo + (hi - lo) * U[0,1): n successive sa_rng_uniform values
  * (np.random.uniform(lo, hi, n) for the numpy kind). */
