@@ -40,14 +40,6 @@ static const double elastic_any_alpha[5] = {250 * 0.05, 250 * 0.065, 250 * 0.085
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Vectorise a loop whose iterations are independent (each output keeps its
- * own operation order, so results are unchanged). */
-#ifdef _OPENMP
-#define SIMD _Pragma("omp simd")
-#else
-#define SIMD
-#endif
-
 /* numpy's pairwise summation (float64 add.reduce). */
 static double pairwise_sum(const double *a, size_t n)
 {
@@ -76,89 +68,22 @@ static double pairwise_sum(const double *a, size_t n)
 }
 
 /* scipy.ndimage.gaussian_filter1d weights: exp(-0.5 / sigma^2 * j^2),
- * j = -r..r, divided by their (pairwise) sum. Returns r, or -1 when out of
- * memory; *w holds 2r+1 weights. */
-static int gaussian_weights(double sigma, double truncate, double **w)
+ * j = -r..r, divided by their (pairwise) sum, into k (2r + 1 values). */
+static void gaussian_weights(double *k, double sigma, int r)
 {
-    int r = (int)(truncate * sigma + 0.5);
-    double *k = malloc(sizeof *k * (size_t)(2 * r + 1));
-    if (!k)
-        return -1;
     double s2 = sigma * sigma;
     for (int j = -r; j <= r; j++)
         k[j + r] = exp(-0.5 / s2 * (double)(j * j));
     double sum = pairwise_sum(k, (size_t)(2 * r + 1));
     for (int j = 0; j <= 2 * r; j++)
         k[j] /= sum;
-    *w = k;
-    return r;
 }
 
-/* One row of scipy's correlate1d with a symmetric kernel, border reflect:
- * out = x[0] w[0] + sum_{j=r..1} (x[-j] + x[j]) w[j], in that order for
- * every value (the loops run over j outside and the outputs inside, which
- * keeps each value's operation order). `buf` has room for 2n + 2r. */
-static void gaussian_row(double *line, int n, const double *w, int r, double *buf)
+/* Kernel radius of gaussian_filter1d for sigma and truncate 3, or 0 when
+ * the axis is skipped (sigma <= 1e-15). */
+static int gaussian_radius(double sigma)
 {
-    double *ext = buf + r, *restrict acc = buf + n + 2 * r;
-    for (int i = -r; i < n + r; i++)
-        ext[i] = line[sa__border_index(i, n, SA__BORDER_REFLECT)];
-    const double *c = w + r;
-    SIMD for (int i = 0; i < n; i++)
-        acc[i] = ext[i] * c[0];
-    for (int j = r; j >= 1; j--) {
-        const double cj = c[-j];
-        const double *restrict lo = ext - j, *restrict hi = ext + j;
-        SIMD for (int i = 0; i < n; i++)
-            acc[i] += (lo[i] + hi[i]) * cj;
-    }
-    memcpy(line, acc, sizeof *line * (size_t)n);
-}
-
-/* In-place Gaussian filter of an h x w float64 field (rows axis first, as
- * scipy iterates axes), border reflect. sigma_y/sigma_x <= 1e-15 skip. */
-static int gaussian_field(double *f, int h, int w, double sigma_y, double sigma_x,
-                          double truncate, sa_error *err)
-{
-    for (int axis = 0; axis < 2; axis++) {
-        double sigma = axis == 0 ? sigma_y : sigma_x;
-        if (!(sigma > 1e-15))
-            continue;
-        double *k = NULL;
-        int r = gaussian_weights(sigma, truncate, &k);
-        /* axis 0 needs a copy of the field; axis 1 a padded row and sums */
-        size_t len = axis == 0 ? (size_t)h * w : (size_t)(2 * w + 2 * r);
-        double *buf = r >= 0 ? malloc(sizeof *buf * len) : NULL;
-        if (!buf) {
-            free(k);
-            return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
-        }
-        if (axis == 0) {
-            /* Whole rows at a time (contiguous), same per-value order as
-             * gaussian_row: centre term, then the pairs from j = r to 1. */
-            memcpy(buf, f, sizeof *buf * len);
-            const double *c = k + r;
-            for (int y = 0; y < h; y++) {
-                double *restrict dst = f + (size_t)y * w;
-                const double *restrict ctr = buf + (size_t)y * w;
-                SIMD for (int x = 0; x < w; x++)
-                    dst[x] = ctr[x] * c[0];
-                for (int j = r; j >= 1; j--) {
-                    const double *restrict a = buf + (size_t)sa__border_index(y - j, h, SA__BORDER_REFLECT) * w;
-                    const double *restrict b = buf + (size_t)sa__border_index(y + j, h, SA__BORDER_REFLECT) * w;
-                    const double cj = c[-j];
-                    SIMD for (int x = 0; x < w; x++)
-                        dst[x] += (a[x] + b[x]) * cj;
-                }
-            }
-        } else {
-            for (int y = 0; y < h; y++)
-                gaussian_row(f + (size_t)y * w, w, k, r, buf);
-        }
-        free(buf);
-        free(k);
-    }
-    return 0;
+    return sigma > 1e-15 ? (int)(3.0 * sigma + 0.5) : 0;
 }
 
 /* OpenCV getAffineTransform: the 6x6 system solved by LU with partial
@@ -214,13 +139,378 @@ static void affine_from_points(double m[6], const float src[3][2], const float d
     memcpy(m, b, 6 * sizeof *m);
 }
 
-/* cv::warpAffine(src, M, (w, h), INTER_LINEAR, BORDER_REFLECT_101) on a
- * float32 h x w x c image: M inverted in double, source coordinates in
- * fixed point with 1/32-pixel fractions, float32 bilinear weights. */
-static int warp_affine_f32(float *out, const float *in, int h, int w, int c, const double m_in[6])
+/* ---- elastic_transform: the kernels ---------------------------------------- */
+
+/* Every kernel below computes each output value with the operations, order
+ * and types of the reference (spelled out in its comment) and vectorises
+ * across output values or across the channels of one pixel only. With no FMA
+ * contraction (C11 mode) every instruction-set variant gives the same bytes. */
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+#define GEOM_INLINE static inline __attribute__((always_inline))
+
+GEOM_INLINE void ld8d(v8d *v, const double *p) { memcpy(v, p, sizeof *v); }
+GEOM_INLINE void st8d(double *p, const v8d *v) { memcpy(p, v, sizeof *v); }
+GEOM_INLINE void ld4f(v4f *v, const float *p) { memcpy(v, p, sizeof *v); }
+GEOM_INLINE void st4f(float *p, const v4f *v) { memcpy(p, v, sizeof *v); }
+
+/* One 1-D pass of scipy's correlate1d with a symmetric kernel k (2r + 1
+ * weights): dst[x] = ctr[x] k[r], then += (lo[j][x] + hi[j][x]) k[r - j]
+ * for j = r down to 1, for every x. */
+GEOM_INLINE void gauss_combine(double *restrict dst, const double *ctr, const double *const *lo,
+                               const double *const *hi, int n, const double *k, int r)
 {
-    double m[6];
-    memcpy(m, m_in, sizeof m);
+    const double c0 = k[r];
+    int x = 0;
+    for (; x + 8 <= n; x += 8) {
+        v8d acc, a, b;
+        ld8d(&acc, ctr + x);
+        acc *= c0;
+        for (int j = r; j >= 1; j--) {
+            ld8d(&a, lo[j] + x);
+            ld8d(&b, hi[j] + x);
+            acc += (a + b) * k[r - j];
+        }
+        st8d(dst + x, &acc);
+    }
+    for (; x < n; x++) {
+        double acc = ctr[x] * c0;
+        for (int j = r; j >= 1; j--)
+            acc += (lo[j][x] + hi[j][x]) * k[r - j];
+        dst[x] = acc;
+    }
+}
+
+/* Scratch for gauss_field: `copy` h x w, `ext` and `idx` max(h, w) + 2 rmax,
+ * `lo`/`hi` rmax + 1 pointers, `k` 2 rmax + 1 weights. */
+typedef struct gauss_scratch {
+    double *copy, *ext, *k;
+    int *idx;
+    const double **lo, **hi;
+} gauss_scratch;
+
+/* In-place scipy gaussian_filter of an h x w float64 field, border reflect,
+ * truncate 3: axis 0 (down the columns) with sigma_y, then axis 1 with
+ * sigma_x; radius 0 leaves an axis unchanged (its one weight is 1). */
+GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, double sigma_x, int rx,
+                             const gauss_scratch *s)
+{
+    if (ry > 0) {
+        gaussian_weights(s->k, sigma_y, ry);
+        memcpy(s->copy, f, sizeof *f * (size_t)h * w);
+        for (int i = -ry; i < h + ry; i++)
+            s->idx[i + ry] = sa__border_index(i, h, SA__BORDER_REFLECT);
+        for (int y = 0; y < h; y++) {
+            for (int j = 1; j <= ry; j++) {
+                s->lo[j] = s->copy + (size_t)s->idx[y - j + ry] * w;
+                s->hi[j] = s->copy + (size_t)s->idx[y + j + ry] * w;
+            }
+            gauss_combine(f + (size_t)y * w, s->copy + (size_t)y * w, s->lo, s->hi, w, s->k, ry);
+        }
+    }
+    if (rx > 0) {
+        gaussian_weights(s->k, sigma_x, rx);
+        for (int i = -rx; i < w + rx; i++)
+            s->idx[i + rx] = sa__border_index(i, w, SA__BORDER_REFLECT);
+        double *ctr = s->ext + rx;
+        for (int j = 1; j <= rx; j++) {
+            s->lo[j] = ctr - j;
+            s->hi[j] = ctr + j;
+        }
+        for (int y = 0; y < h; y++) {
+            double *line = f + (size_t)y * w;
+            for (int i = 0; i < w + 2 * rx; i++)
+                s->ext[i] = line[s->idx[i]];
+            gauss_combine(line, ctr, s->lo, s->hi, w, s->k, rx);
+        }
+    }
+}
+
+/* cv::warpAffine(src, M, (w, h), INTER_LINEAR, BORDER_REFLECT_101) of a
+ * float32 h x w x c image, where `m` is M already inverted (warp_invert):
+ * source coordinates in fixed point with 1/32-pixel fractions,
+ * X = (x0 + adelta[x]) >> 5 with x0 = rint((m1 y + m2) 1024) + 16, and float32
+ * weights wtab[(Y & 31) * 32 + (X & 31)] = (wy0 wx0, wy0 wx1, wy1 wx0, wy1 wx1);
+ * each value is ((v0 w0 + v1 w1) + v2 w2) + v3 w3 in float32. For c == 3,
+ * `in` and `out` have one float of padding after the last pixel. */
+GEOM_INLINE void warp_affine(float *restrict out, const float *in, int h, int w, int c,
+                             const double *m, const int *adelta, const int *bdelta,
+                             const float *wtab)
+{
+    for (int y = 0; y < h; y++) {
+        int x0 = (int)rint((m[1] * y + m[2]) * 1024) + 16;
+        int y0 = (int)rint((m[4] * y + m[5]) * 1024) + 16;
+        float *orow = out + (size_t)y * w * c;
+        for (int x = 0; x < w; x++) {
+            int X = (x0 + adelta[x]) >> 5;
+            int Y = (y0 + bdelta[x]) >> 5;
+            int sx = X >> 5, sy = Y >> 5;
+            const float *wt = wtab + (size_t)(((Y & 31) << 5) | (X & 31)) * 4;
+            const float *v0, *v1, *v2, *v3;
+            if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
+                v0 = in + ((size_t)sy * w + sx) * c;
+                v1 = v0 + c;
+                v2 = v0 + (size_t)w * c;
+                v3 = v2 + c;
+            } else {
+                int sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
+                int sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
+                int sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
+                int sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
+                v0 = in + ((size_t)sy0 * w + sx0) * c;
+                v1 = in + ((size_t)sy0 * w + sx1) * c;
+                v2 = in + ((size_t)sy1 * w + sx0) * c;
+                v3 = in + ((size_t)sy1 * w + sx1) * c;
+            }
+            float *o = orow + (size_t)x * c;
+            if (c == 3) {
+                /* four lanes: the three channels and the next value (or the
+                 * padding), which the next pixel overwrites */
+                v4f a, b, cc, d;
+                ld4f(&a, v0);
+                ld4f(&b, v1);
+                ld4f(&cc, v2);
+                ld4f(&d, v3);
+                v4f r = a * wt[0] + b * wt[1] + cc * wt[2] + d * wt[3];
+                st4f(o, &r);
+            } else {
+                for (int k = 0; k < c; k++)
+                    o[k] = v0[k] * wt[0] + v1[k] * wt[1] + v2[k] * wt[2] + v3[k] * wt[3];
+            }
+        }
+    }
+}
+
+/* The source positions of scipy map_coordinates for row y: (y + dy, x + dx)
+ * with dy = float32(uy alpha) and dx = float32(ux alpha) widened back to
+ * double, split into floor and fraction. floor by truncation and
+ * correction, exact for |c| < 2^31 (the displacements are bounded by alpha);
+ * c = y + d is never -0, where the two floors would differ. */
+GEOM_INLINE void sample_coords(int *restrict iy, int *restrict ix, double *restrict ty,
+                               double *restrict tx, int y, int w, const double *ux,
+                               const double *uy, double alpha)
+{
+    const double yd = (double)y;
+    int x = 0;
+    for (; x + 8 <= w; x += 8) {
+        v8d a, b;
+        memcpy(&a, ux + x, sizeof a);
+        memcpy(&b, uy + x, sizeof b);
+        v8d fdx = __builtin_convertvector(__builtin_convertvector(a * alpha, v8f), v8d);
+        v8d fdy = __builtin_convertvector(__builtin_convertvector(b * alpha, v8f), v8d);
+        v8d xs = {0, 1, 2, 3, 4, 5, 6, 7};
+        v8d cx = (xs + (double)x) + fdx, cy = yd + fdy;
+        v8i k = __builtin_convertvector(cx, v8i), i = __builtin_convertvector(cy, v8i);
+        v8d kd = __builtin_convertvector(k, v8d), id = __builtin_convertvector(i, v8d);
+        k += __builtin_convertvector(kd > cx, v8i); /* true is -1 */
+        i += __builtin_convertvector(id > cy, v8i);
+        kd = __builtin_convertvector(k, v8d);
+        id = __builtin_convertvector(i, v8d);
+        v8d fx = cx - kd, fy = cy - id;
+        memcpy(ix + x, &k, sizeof k);
+        memcpy(iy + x, &i, sizeof i);
+        memcpy(tx + x, &fx, sizeof fx);
+        memcpy(ty + x, &fy, sizeof fy);
+    }
+    for (; x < w; x++) {
+        float fdx = (float)(ux[x] * alpha), fdy = (float)(uy[x] * alpha);
+        double cy = yd + (double)fdy, cx = (double)x + (double)fdx;
+        int i = (int)cy, k = (int)cx;
+        i -= (double)i > cy;
+        k -= (double)k > cx;
+        iy[x] = i;
+        ix[x] = k;
+        ty[x] = cy - (double)i;
+        tx[x] = cx - (double)k;
+    }
+}
+
+/* The four source pixels of a sample at (iy + ty, ix + tx), border reflect. */
+GEOM_INLINE void sample_taps(const float **v, const float *img, int h, int w, int c, int iy, int ix)
+{
+    if ((unsigned)iy < (unsigned)(h - 1) && (unsigned)ix < (unsigned)(w - 1)) {
+        v[0] = img + ((size_t)iy * w + ix) * c;
+        v[1] = v[0] + c;
+        v[2] = v[0] + (size_t)w * c;
+        v[3] = v[2] + c;
+    } else {
+        int ry0 = sa__border_index(iy, h, SA__BORDER_REFLECT);
+        int ry1 = sa__border_index(iy + 1, h, SA__BORDER_REFLECT);
+        int rx0 = sa__border_index(ix, w, SA__BORDER_REFLECT);
+        int rx1 = sa__border_index(ix + 1, w, SA__BORDER_REFLECT);
+        v[0] = img + ((size_t)ry0 * w + rx0) * c;
+        v[1] = img + ((size_t)ry0 * w + rx1) * c;
+        v[2] = img + ((size_t)ry1 * w + rx0) * c;
+        v[3] = img + ((size_t)ry1 * w + rx1) * c;
+    }
+}
+
+/* One row of scipy map_coordinates(order=1, mode='reflect') of a float32
+ * h x w x c image at the positions of sample_coords, then float32 of the
+ * double sum, clip to [0, 1], x 255 in float32 and truncation. Per value,
+ * in double: t = v00 wy0 wx0 + v01 wy0 tx + v10 ty wx0 + v11 ty tx, left to
+ * right, with wy0 = 1 - ty, wx0 = 1 - tx. */
+GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int h, int w, int c,
+                            const int *iy, const int *ix, const double *ty, const double *tx)
+{
+    for (int x = 0; x < w; x++, o += c) {
+        const float *v[4];
+        sample_taps(v, img, h, w, c, iy[x], ix[x]);
+        double wy0 = 1.0 - ty[x], wx0 = 1.0 - tx[x];
+        for (int k = 0; k < c; k++) {
+            double t = (double)v[0][k] * wy0 * wx0;
+            t += (double)v[1][k] * wy0 * tx[x];
+            t += (double)v[2][k] * ty[x] * wx0;
+            t += (double)v[3][k] * ty[x] * tx[x];
+            float f = (float)t;
+            f = f < 0.f ? 0.f : f > 1.f ? 1.f : f;
+            o[k] = (uint8_t)(f * 255.f);
+        }
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define GEOM_X86_VARIANTS 1
+#include <immintrin.h>
+
+/* sample_row for c == 3 with the three channels of a pixel in one AVX
+ * vector (the fourth lane reads the next value, or the padding after the
+ * image, and is dropped); the four bytes stored per pixel overlap the next
+ * pixel, which overwrites them, except at the image's last pixel. */
+__attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const float *img, int h,
+                                                              int w, const int *iy, const int *ix,
+                                                              const double *ty, const double *tx,
+                                                              int last_row)
+{
+    const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f), s255 = _mm_set1_ps(255.f);
+    for (int x = 0; x < w; x++, o += 3) {
+        const float *v[4];
+        sample_taps(v, img, h, w, 3, iy[x], ix[x]);
+        const __m256d Ty = _mm256_set1_pd(ty[x]), Tx = _mm256_set1_pd(tx[x]);
+        const __m256d Wy0 = _mm256_set1_pd(1.0 - ty[x]), Wx0 = _mm256_set1_pd(1.0 - tx[x]);
+        __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[0])), Wy0), Wx0);
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[1])), Wy0), Tx));
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[2])), Ty), Wx0));
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[3])), Ty), Tx));
+        /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
+        __m128 f = _mm_min_ps(_mm_max_ps(_mm256_cvtpd_ps(t), zero), one);
+        __m128i q = _mm_cvttps_epi32(_mm_mul_ps(f, s255));
+        q = _mm_packus_epi16(_mm_packus_epi32(q, q), q);
+        if (last_row && x == w - 1) {
+            o[0] = (uint8_t)_mm_extract_epi8(q, 0);
+            o[1] = (uint8_t)_mm_extract_epi8(q, 1);
+            o[2] = (uint8_t)_mm_extract_epi8(q, 2);
+        } else {
+            int32_t b4 = _mm_cvtsi128_si32(q);
+            memcpy(o, &b4, 4);
+        }
+    }
+}
+#endif
+
+/* map_coordinates of `img` at the displaced positions for every row (see
+ * sample_coords and sample_row); `rows` holds 2 w ints and 2 w doubles. */
+GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, int c,
+                                  const double *ux, const double *uy, double alpha, void *rows,
+                                  int avx2)
+{
+    double *ty = rows, *tx = ty + w;
+    int *iy = (int *)(tx + w), *ix = iy + w;
+    for (int y = 0; y < h; y++) {
+        size_t p = (size_t)y * w;
+        sample_coords(iy, ix, ty, tx, y, w, ux + p, uy + p, alpha);
+#ifdef GEOM_X86_VARIANTS
+        if (avx2 && c == 3) {
+            sample_row3_avx2(out + p * 3, img, h, w, iy, ix, ty, tx, y == h - 1);
+            continue;
+        }
+#endif
+        (void)avx2;
+        sample_row(out + p * c, img, h, w, c, iy, ix, ty, tx);
+    }
+}
+
+/* Everything elastic_body needs; all buffers are the caller's. `a` holds
+ * max(h w doubles, h w c + 1 floats): the Gaussian's copy, then the image
+ * as float32; `warped` h w c + 1 floats (with m only). */
+typedef struct elastic_job {
+    uint8_t *out;
+    const uint8_t *in;
+    int h, w, c;
+    const double *m; /* inverted affine map, NULL: no warp */
+    const int *adelta, *bdelta;
+    const float *wtab;
+    void *a, *rows;
+    float *warped;
+    double *ux, *uy;
+    double alpha, sigma_y, sigma_x;
+    int ry, rx;
+    gauss_scratch gs;
+} elastic_job;
+
+GEOM_INLINE void elastic_body(const elastic_job *j, int avx2)
+{
+    gauss_field(j->ux, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
+    gauss_field(j->uy, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
+    const size_t size = (size_t)j->h * j->w * j->c;
+    float lut[256];
+    for (int i = 0; i < 256; i++)
+        lut[i] = (float)i / 255.f;
+    float *restrict img = j->a;
+    for (size_t i = 0; i < size; i++)
+        img[i] = lut[j->in[i]];
+    img[size] = 0.f;
+    const float *src = img;
+    if (j->m) {
+        j->warped[size] = 0.f;
+        warp_affine(j->warped, img, j->h, j->w, j->c, j->m, j->adelta, j->bdelta, j->wtab);
+        src = j->warped;
+    }
+    sample_displaced(j->out, src, j->h, j->w, j->c, j->ux, j->uy, j->alpha, j->rows, avx2);
+}
+
+static void elastic_run_base(const elastic_job *j)
+{
+    elastic_body(j, 0);
+}
+
+#ifdef GEOM_X86_VARIANTS
+__attribute__((target("avx2"))) static void elastic_run_avx2(const elastic_job *j)
+{
+    elastic_body(j, 1);
+}
+
+__attribute__((target("avx512f"))) static void elastic_run_avx512(const elastic_job *j)
+{
+    elastic_body(j, 1);
+}
+#endif
+
+static void elastic_run(const elastic_job *j)
+{
+#ifdef GEOM_X86_VARIANTS
+    if (__builtin_cpu_supports("avx512f")) {
+        elastic_run_avx512(j);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        elastic_run_avx2(j);
+        return;
+    }
+#endif
+    elastic_run_base(j);
+}
+
+/* OpenCV's warpAffine setup: M inverted in double (in place), and the
+ * per-column fixed-point deltas rint(m0 x 1024), rint(m3 x 1024). */
+static void warp_invert(double m[6], int *adelta, int *bdelta, int w)
+{
     double d = m[0] * m[4] - m[1] * m[3];
     d = d != 0 ? 1. / d : 0;
     double a11 = m[4] * d, a22 = m[0] * d;
@@ -232,95 +522,38 @@ static int warp_affine_f32(float *out, const float *in, int h, int w, int c, con
     double b2 = -m[3] * m[2] - m[4] * m[5];
     m[2] = b1;
     m[5] = b2;
-    float tab[33][2];
+    for (int x = 0; x < w; x++) {
+        adelta[x] = (int)rint(m[0] * x * 1024);
+        bdelta[x] = (int)rint(m[3] * x * 1024);
+    }
+}
+
+/* OpenCV's bilinear table: tab[i] = (1 - i/32, i/32) in float32, and the
+ * 2-D weights as products of the row and column entries. */
+static void warp_weights(float *wtab)
+{
+    float tab[32][2];
     for (int i = 0; i < 32; i++) {
         float x = (float)i * (1.f / 32);
         tab[i][0] = 1.f - x;
         tab[i][1] = x;
     }
-    int *adelta = malloc(sizeof *adelta * 2 * (size_t)w);
-    if (!adelta)
-        return -1;
-    int *bdelta = adelta + w;
-    for (int x = 0; x < w; x++) {
-        adelta[x] = (int)rint(m[0] * x * 1024);
-        bdelta[x] = (int)rint(m[3] * x * 1024);
-    }
-    for (int y = 0; y < h; y++) {
-        int x0 = (int)rint((m[1] * y + m[2]) * 1024) + 16;
-        int y0 = (int)rint((m[4] * y + m[5]) * 1024) + 16;
-        for (int x = 0; x < w; x++) {
-            int X = (x0 + adelta[x]) >> 5;
-            int Y = (y0 + bdelta[x]) >> 5;
-            int sx = X >> 5, sy = Y >> 5;
-            const float *wy = tab[Y & 31], *wx = tab[X & 31];
-            float w0 = wy[0] * wx[0], w1 = wy[0] * wx[1], w2 = wy[1] * wx[0], w3 = wy[1] * wx[1];
-            int sx0, sx1, sy0, sy1;
-            if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
-                sx0 = sx;
-                sx1 = sx + 1;
-                sy0 = sy;
-                sy1 = sy + 1;
-            } else {
-                sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
-                sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
-                sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
-                sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
-            }
-            const float *v0 = in + ((size_t)sy0 * w + sx0) * c;
-            const float *v1 = in + ((size_t)sy0 * w + sx1) * c;
-            const float *v2 = in + ((size_t)sy1 * w + sx0) * c;
-            const float *v3 = in + ((size_t)sy1 * w + sx1) * c;
-            float *o = out + ((size_t)y * w + x) * c;
-            for (int k = 0; k < c; k++)
-                o[k] = v0[k] * w0 + v1[k] * w1 + v2[k] * w2 + v3[k] * w3;
+    for (int iy = 0; iy < 32; iy++)
+        for (int ix = 0; ix < 32; ix++) {
+            float *wt = wtab + (iy * 32 + ix) * 4;
+            wt[0] = tab[iy][0] * tab[ix][0];
+            wt[1] = tab[iy][0] * tab[ix][1];
+            wt[2] = tab[iy][1] * tab[ix][0];
+            wt[3] = tab[iy][1] * tab[ix][1];
         }
-    }
-    free(adelta);
-    return 0;
 }
 
-/* scipy map_coordinates(order=1, mode='reflect') of a float32 image at
- * (row y + dy, column x + dx) for every pixel, then clip to [0, 1], x 255
- * in float32 and truncate. */
-static void sample_displaced(uint8_t *out, const float *img, int h, int w, int c, const float *dx,
-                             const float *dy)
+/* Carve `bytes` (64-byte aligned) from a bump pointer. */
+static void *carve(char **p, size_t bytes)
 {
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t p = (size_t)y * w + x;
-            double cy = (double)y + (double)dy[p];
-            double cx = (double)x + (double)dx[p];
-            double fy0 = floor(cy), fx0 = floor(cx);
-            double ty = cy - fy0, tx = cx - fx0;
-            int iy = (int)fy0, ix = (int)fx0;
-            int ry0, ry1, rx0, rx1;
-            if ((unsigned)iy < (unsigned)(h - 1) && (unsigned)ix < (unsigned)(w - 1)) {
-                ry0 = iy;
-                ry1 = iy + 1;
-                rx0 = ix;
-                rx1 = ix + 1;
-            } else {
-                ry0 = sa__border_index(iy, h, SA__BORDER_REFLECT);
-                ry1 = sa__border_index(iy + 1, h, SA__BORDER_REFLECT);
-                rx0 = sa__border_index(ix, w, SA__BORDER_REFLECT);
-                rx1 = sa__border_index(ix + 1, w, SA__BORDER_REFLECT);
-            }
-            const float *v00 = img + ((size_t)ry0 * w + rx0) * c;
-            const float *v01 = img + ((size_t)ry0 * w + rx1) * c;
-            const float *v10 = img + ((size_t)ry1 * w + rx0) * c;
-            const float *v11 = img + ((size_t)ry1 * w + rx1) * c;
-            double wy0 = 1.0 - ty, wx0 = 1.0 - tx;
-            for (int k = 0; k < c; k++) {
-                double t = (double)v00[k] * wy0 * wx0;
-                t += (double)v01[k] * wy0 * tx;
-                t += (double)v10[k] * ty * wx0;
-                t += (double)v11[k] * ty * tx;
-                float v = (float)t;
-                v = v < 0.f ? 0.f : v > 1.f ? 1.f : v;
-                out[p * c + k] = (uint8_t)(v * 255.f);
-            }
-        }
+    void *r = *p;
+    *p += (bytes + 63) & ~(size_t)63;
+    return r;
 }
 
 int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const float *offsets,
@@ -328,16 +561,42 @@ int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const
                      sa_error *err)
 {
     const size_t n = (size_t)h * w, size = n * c;
-    float *img = malloc(sizeof *img * size);
-    float *warped = offsets ? malloc(sizeof *warped * size) : NULL;
-    float *dx = malloc(sizeof *dx * n), *dy = malloc(sizeof *dy * n);
-    int rc = 0;
-    if (!img || (offsets && !warped) || !dx || !dy) {
-        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
-        goto done;
-    }
-    for (size_t i = 0; i < size; i++)
-        img[i] = (float)in[i] / 255.f;
+    const int ry = gaussian_radius(sigma_y), rx = gaussian_radius(sigma_x);
+    const int rmax = ry > rx ? ry : rx;
+    const size_t ext = (size_t)(h > w ? h : w) + 2 * (size_t)rmax;
+    const size_t a_bytes = sizeof(double) * n > sizeof(float) * (size + 1)
+                               ? sizeof(double) * n
+                               : sizeof(float) * (size + 1);
+    const size_t wb = offsets ? sizeof(float) * (size + 1) : 0;
+    const size_t sizes[] = {
+        a_bytes, wb, sizeof(double) * ext, sizeof(double) * (2 * (size_t)rmax + 1),
+        sizeof(int) * ext, sizeof(double *) * 2 * ((size_t)rmax + 1),
+        offsets ? sizeof(int) * 2 * (size_t)w : 0, offsets ? sizeof(float) * 32 * 32 * 4 : 0,
+        (sizeof(double) + sizeof(int)) * 2 * (size_t)w,
+    };
+    size_t total = 64;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        total += (sizes[i] + 63) & ~(size_t)63;
+    char *block = malloc(total);
+    if (!block)
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
+    char *p = block + (64 - (uintptr_t)block % 64) % 64;
+    elastic_job j = {
+        .out = out, .in = in, .h = h, .w = w, .c = c, .ux = ux, .uy = uy, .alpha = alpha,
+        .sigma_y = sigma_y, .sigma_x = sigma_x, .ry = ry, .rx = rx,
+    };
+    j.a = carve(&p, sizes[0]);
+    j.warped = carve(&p, sizes[1]);
+    j.gs.copy = j.a;
+    j.gs.ext = carve(&p, sizes[2]);
+    j.gs.k = carve(&p, sizes[3]);
+    j.gs.idx = carve(&p, sizes[4]);
+    j.gs.lo = carve(&p, sizes[5]);
+    j.gs.hi = j.gs.lo + rmax + 1;
+    int *deltas = carve(&p, sizes[6]);
+    float *wtab = carve(&p, sizes[7]);
+    j.rows = carve(&p, sizes[8]);
+    double m[6];
     if (offsets) {
         /* Three points around the centre, as OpenCV (x, y) pairs:
          * (cy+s, cx+s), (cy+s, cx-s), (cy-s, cx-s), moved by `offsets`. */
@@ -346,31 +605,19 @@ int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const
         float src[3][2] = {{cy + s, cx + s}, {cy + s, cx - s}, {cy - s, cx - s}};
         float dst[3][2];
         for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 2; j++)
-                dst[i][j] = src[i][j] + offsets[2 * i + j];
-        double m[6];
+            for (int k = 0; k < 2; k++)
+                dst[i][k] = src[i][k] + offsets[2 * i + k];
         affine_from_points(m, (const float(*)[2])src, (const float(*)[2])dst);
-        if (warp_affine_f32(warped, img, h, w, c, m) < 0) {
-            rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (elastic_transform)");
-            goto done;
-        }
+        warp_invert(m, deltas, deltas + w, w);
+        warp_weights(wtab);
+        j.m = m;
+        j.adelta = deltas;
+        j.bdelta = deltas + w;
+        j.wtab = wtab;
     }
-    rc = gaussian_field(ux, h, w, sigma_y, sigma_x, 3.0, err);
-    if (rc == 0)
-        rc = gaussian_field(uy, h, w, sigma_y, sigma_x, 3.0, err);
-    if (rc == 0) {
-        for (size_t i = 0; i < n; i++) {
-            dx[i] = (float)(ux[i] * alpha);
-            dy[i] = (float)(uy[i] * alpha);
-        }
-        sample_displaced(out, offsets ? warped : img, h, w, c, dx, dy);
-    }
-done:
-    free(img);
-    free(warped);
-    free(dx);
-    free(dy);
-    return rc;
+    elastic_run(&j);
+    free(block);
+    return 0;
 }
 
 int sa__elastic_transform(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
