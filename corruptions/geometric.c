@@ -688,45 +688,298 @@ static void box_up_table(int *tab, int in_size, int out_size)
     }
 }
 
+/* Pillow's BOX downscale along one axis, in -> out <= in (ImagingResample's
+ * coefficients for the box filter): output i takes the inputs whose weights
+ * box((j + 0.5 - centre) * ss) are 1 - a run of count[i] from start[i] -
+ * each with the same 22-bit coefficient coef[i] = round(2^22 / count), so
+ * Pillow's sum 2^21 + sum_j p_j coef (the other taps weigh 0) is
+ * 2^21 + coef * sum_j p_j, exactly, in int32. */
+static void box_down_table(int *start, int *count, int32_t *coef, int in_size, int out_size)
+{
+    double scale = (double)in_size / out_size;
+    double filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 0.5 * filterscale, ss = 1.0 / filterscale;
+    for (int i = 0; i < out_size; i++) {
+        double center = (i + 0.5) * scale;
+        int xmin = (int)(center - support + 0.5);
+        if (xmin < 0)
+            xmin = 0;
+        int xmax = (int)(center + support + 0.5);
+        if (xmax > in_size)
+            xmax = in_size;
+        int first = xmin, n = 0;
+        for (int x = xmin; x < xmax; x++) {
+            double t = (x - center + 0.5) * ss;
+            if (t > -0.5 && t <= 0.5) {
+                if (n == 0)
+                    first = x;
+                n++;
+            }
+        }
+        double k = n > 0 ? 1.0 / (double)n : 0.0;
+        double v = k * (1 << 22);
+        start[i] = first;
+        count[i] = n;
+        coef[i] = (int32_t)(v + 0.5);
+    }
+}
+
+/* Pillow's rounding of a resampling sum to 8 bits. */
+static inline uint8_t box_round(int32_t coef, uint32_t sum)
+{
+    int32_t v = (int32_t)((1 << 21) + coef * (int32_t)sum) >> 22;
+    return v > 255 ? 255 : (uint8_t)v;
+}
+
+/* Everything pixelate_body needs (see sa__pixelate). */
+typedef struct pixelate_job {
+    const uint8_t *in;
+    uint8_t *out, *mid, *small;
+    uint32_t *acc;
+    int W, H, c, nw, nh;
+    const int32_t *hs, *hn, *hk, *vs, *vn, *vk, *tx, *ty;
+} pixelate_job;
+
+/* Horizontal box pass of one row, c channels, scalar. */
+GEOM_INLINE void box_row(uint8_t *o, const uint8_t *row, int c, int nw, const int32_t *hs,
+                         const int32_t *hn, const int32_t *hk)
+{
+    if (c == 3) {
+        for (int i = 0; i < nw; i++, o += 3) {
+            const uint8_t *p = row + (size_t)hs[i] * 3;
+            uint32_t s0 = 0, s1 = 0, s2 = 0;
+            for (int t = 0; t < hn[i]; t++, p += 3) {
+                s0 += p[0];
+                s1 += p[1];
+                s2 += p[2];
+            }
+            o[0] = box_round(hk[i], s0);
+            o[1] = box_round(hk[i], s1);
+            o[2] = box_round(hk[i], s2);
+        }
+        return;
+    }
+    for (int i = 0; i < nw; i++)
+        for (int k = 0; k < c; k++) {
+            const uint8_t *p = row + (size_t)hs[i] * c + k;
+            uint32_t sum = 0;
+            for (int t = 0; t < hn[i]; t++)
+                sum += p[(size_t)t * c];
+            o[(size_t)i * c + k] = box_round(hk[i], sum);
+        }
+}
+
+#ifdef GEOM_X86_VARIANTS
+/* box_row for c == 3 with SSSE3/SSE4.1: the (at most 5) pixels of a run
+ * are read as 16 bytes, shuffled into channel groups and summed with
+ * psadbw; the three sums are rounded together. Runs whose 16 bytes would
+ * pass `end`, or longer than 5 pixels, take the scalar path. */
+__attribute__((target("avx2"))) static void box_row3_avx2(uint8_t *o, const uint8_t *row, int nw,
+                                                           const int32_t *hs, const int32_t *hn,
+                                                           const int32_t *hk, const uint8_t *end)
+{
+    /* per run length n = 1..5: channels 0 and 1 to the two halves, and
+     * channel 2 to the low half; -1 (0x80) bytes give 0 */
+    static const int8_t mask01[6][16] = {
+        {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {0, -1, -1, -1, -1, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1, -1},
+        {0, 3, -1, -1, -1, -1, -1, -1, 1, 4, -1, -1, -1, -1, -1, -1},
+        {0, 3, 6, -1, -1, -1, -1, -1, 1, 4, 7, -1, -1, -1, -1, -1},
+        {0, 3, 6, 9, -1, -1, -1, -1, 1, 4, 7, 10, -1, -1, -1, -1},
+        {0, 3, 6, 9, 12, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1},
+    };
+    static const int8_t mask2[6][16] = {
+        {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {2, 5, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {2, 5, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {2, 5, 8, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+        {2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+    };
+    const __m128i zero = _mm_setzero_si128(), half = _mm_set1_epi32(1 << 21);
+    const __m128i top = _mm_set1_epi32(255);
+    for (int i = 0; i < nw; i++, o += 3) {
+        const uint8_t *p = row + (size_t)hs[i] * 3;
+        const int n = hn[i];
+        if (n > 5 || p + 16 > end || i == nw - 1) {
+            uint32_t s0 = 0, s1 = 0, s2 = 0;
+            for (int t = 0; t < n; t++) {
+                s0 += p[3 * t];
+                s1 += p[3 * t + 1];
+                s2 += p[3 * t + 2];
+            }
+            o[0] = box_round(hk[i], s0);
+            o[1] = box_round(hk[i], s1);
+            o[2] = box_round(hk[i], s2);
+            continue;
+        }
+        const __m128i v = _mm_loadu_si128((const __m128i *)p);
+        const __m128i s01 = _mm_sad_epu8(
+            _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)mask01[n])), zero);
+        const __m128i s2 = _mm_sad_epu8(
+            _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)mask2[n])), zero);
+        /* lanes: s0, s1, s2 (as 32-bit) */
+        __m128i s = _mm_unpacklo_epi64(_mm_shuffle_epi32(s01, 0x08), s2);
+        __m128i r = _mm_srai_epi32(_mm_add_epi32(half, _mm_mullo_epi32(s, _mm_set1_epi32(hk[i]))), 22);
+        r = _mm_min_epi32(r, top);
+        r = _mm_packus_epi16(_mm_packus_epi32(r, r), r);
+        int32_t b4 = _mm_cvtsi128_si32(r);
+        memcpy(o, &b4, 4); /* the fourth byte is the next pixel's, written next */
+    }
+}
+/* Vertical box pass of one output row: column sums of n rows of len
+ * bytes from r0 (rows len apart), 16 at a time in 16-bit lanes, rounded in
+ * 32-bit lanes as box_round does. */
+__attribute__((target("avx2"))) static void box_col_avx2(uint8_t *o, const uint8_t *r0, size_t len,
+                                                          int n, int32_t coef)
+{
+    const __m256i half = _mm256_set1_epi32(1 << 21), k = _mm256_set1_epi32(coef);
+    const __m256i top = _mm256_set1_epi32(255);
+    size_t x = 0;
+    for (; x + 16 <= len; x += 16) {
+        __m256i s = _mm256_setzero_si256();
+        for (int t = 0; t < n; t++)
+            s = _mm256_add_epi16(s, _mm256_cvtepu8_epi16(
+                                        _mm_loadu_si128((const __m128i *)(r0 + (size_t)t * len + x))));
+        __m256i lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(s));
+        __m256i hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256(s, 1));
+        lo = _mm256_min_epi32(_mm256_srai_epi32(_mm256_add_epi32(half, _mm256_mullo_epi32(lo, k)), 22), top);
+        hi = _mm256_min_epi32(_mm256_srai_epi32(_mm256_add_epi32(half, _mm256_mullo_epi32(hi, k)), 22), top);
+        __m256i w = _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xd8);
+        __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        _mm_storeu_si128((__m128i *)(o + x), b);
+    }
+    for (; x < len; x++) {
+        uint32_t sum = 0;
+        for (int t = 0; t < n; t++)
+            sum += r0[(size_t)t * len + x];
+        o[x] = box_round(coef, sum);
+    }
+}
+#endif
+
+GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
+{
+    const int W = j->W, c = j->c, nw = j->nw, nh = j->nh;
+    const uint8_t *end = j->in + (size_t)j->H * W * c;
+    /* Horizontal pass, into 8 bits, over the rows the vertical runs cover. */
+    const int y0 = j->vs[0], y1 = j->vs[nh - 1] + j->vn[nh - 1];
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *row = j->in + (size_t)y * W * c;
+        uint8_t *o = j->mid + (size_t)y * nw * c;
+#ifdef GEOM_X86_VARIANTS
+        if (avx2 && c == 3) {
+            box_row3_avx2(o, row, nw, j->hs, j->hn, j->hk, end);
+            continue;
+        }
+#endif
+        (void)avx2;
+        (void)end;
+        box_row(o, row, c, nw, j->hs, j->hn, j->hk);
+    }
+    /* Vertical pass: whole rows of sums, then the rounding. */
+    const size_t rowlen = (size_t)nw * c;
+    for (int i = 0; i < nh; i++) {
+        const uint8_t *r0 = j->mid + (size_t)j->vs[i] * rowlen;
+        uint8_t *o = j->small + (size_t)i * rowlen;
+#ifdef GEOM_X86_VARIANTS
+        if (avx2) {
+            box_col_avx2(o, r0, rowlen, j->vn[i], j->vk[i]);
+            continue;
+        }
+#endif
+        for (size_t x = 0; x < rowlen; x++) {
+            uint32_t sum = 0;
+            for (int t = 0; t < j->vn[i]; t++)
+                sum += r0[(size_t)t * rowlen + x];
+            o[x] = box_round(j->vk[i], sum);
+        }
+    }
+    j->small[(size_t)nh * rowlen] = 0;
+    /* Upscale: each output row repeats a small row through tx; equal
+     * neighbouring rows are copied. */
+    const size_t orow = (size_t)W * c;
+    for (int y = 0; y < j->H; y++) {
+        uint8_t *o = j->out + (size_t)y * orow;
+        if (y > 0 && j->ty[y] == j->ty[y - 1]) {
+            memcpy(o, o - orow, orow);
+            continue;
+        }
+        const uint8_t *srow = j->small + (size_t)j->ty[y] * rowlen;
+        if (c == 3) {
+            /* four bytes per pixel, the fourth overwritten by the next */
+            for (int x = 0; x < W - 1; x++)
+                memcpy(o + (size_t)x * 3, srow + (size_t)j->tx[x] * 3, 4);
+            memcpy(o + (size_t)(W - 1) * 3, srow + (size_t)j->tx[W - 1] * 3, 3);
+        } else {
+            for (int x = 0; x < W; x++)
+                memcpy(o + (size_t)x * c, srow + (size_t)j->tx[x] * c, (size_t)c);
+        }
+    }
+}
+
+static void pixelate_run_base(const pixelate_job *j)
+{
+    pixelate_body(j, 0);
+}
+
+#ifdef GEOM_X86_VARIANTS
+__attribute__((target("avx2"))) static void pixelate_run_avx2(const pixelate_job *j)
+{
+    pixelate_body(j, 1);
+}
+#endif
+
 int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
     (void)opt;
     (void)rng;
-    const double c = pixelate_c[table == SA_PARAMS_CIFAR][severity - 1];
-    int nw = (int)(in->w * c), nh = (int)(in->h * c);
+    const double cf = pixelate_c[table == SA_PARAMS_CIFAR][severity - 1];
+    const int W = in->w, H = in->h, c = in->c;
+    int nw = (int)(W * cf), nh = (int)(H * cf);
     if (nw < 1)
         nw = 1;
     if (nh < 1)
         nh = 1;
-    sa_image *small = NULL;
-    int rc = sa_image_resample(&small, in, nw, nh, SA_RESAMPLE_BOX, err);
-    if (rc < 0)
-        return rc;
-    int *tx = malloc(sizeof *tx * (size_t)in->w), *ty = malloc(sizeof *ty * (size_t)in->h);
-    if (!tx || !ty) {
-        free(tx);
-        free(ty);
-        sa_image_free(small);
+    /* Tables: horizontal and vertical box runs, upscale indices; then the
+     * 8-bit horizontal pass (H rows) and the small image (one spare byte
+     * for 4-byte copies). */
+    const size_t tab_ints = 3 * (size_t)nw + 3 * (size_t)nh + (size_t)W + (size_t)H;
+    const size_t mid_bytes = (size_t)H * nw * c, small_bytes = (size_t)nh * nw * c + 1;
+    char *block = malloc(sizeof(int32_t) * tab_ints + mid_bytes + small_bytes);
+    if (!block)
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (pixelate)");
-    }
+    pixelate_job j = {.in = in->data, .out = out->data, .W = W, .H = H, .c = c, .nw = nw, .nh = nh};
+    int32_t *hs = (int32_t *)block, *hn = hs + nw, *hk = hn + nw;
+    int32_t *vs = hk + nw, *vn = vs + nh, *vk = vn + nh;
+    int32_t *tx = vk + nh, *ty = tx + W;
+    j.mid = (uint8_t *)(ty + H);
+    j.small = j.mid + mid_bytes;
+    box_down_table(hs, hn, hk, W, nw);
+    box_down_table(vs, vn, vk, H, nh);
     if (table != SA_PARAMS_ANY) {
         /* hendrycks: BOX upscale, which copies input int((i + 0.5) n / N). */
-        box_up_table(tx, nw, in->w);
-        box_up_table(ty, nh, in->h);
+        box_up_table(tx, nw, W);
+        box_up_table(ty, nh, H);
     } else {
-        nearest_table(tx, nw, in->w);
-        nearest_table(ty, nh, in->h);
+        nearest_table(tx, nw, W);
+        nearest_table(ty, nh, H);
     }
-    const int ch = in->c;
-    for (int y = 0; y < in->h; y++) {
-        const uint8_t *row = small->data + (size_t)ty[y] * nw * ch;
-        uint8_t *o = out->data + (size_t)y * in->w * ch;
-        for (int x = 0; x < in->w; x++)
-            memcpy(o + (size_t)x * ch, row + (size_t)tx[x] * ch, (size_t)ch);
-    }
-    free(tx);
-    free(ty);
-    sa_image_free(small);
+    j.hs = hs;
+    j.hn = hn;
+    j.hk = hk;
+    j.vs = vs;
+    j.vn = vn;
+    j.vk = vk;
+    j.tx = tx;
+    j.ty = ty;
+#ifdef GEOM_X86_VARIANTS
+    if (__builtin_cpu_supports("avx2"))
+        pixelate_run_avx2(&j);
+    else
+#endif
+        pixelate_run_base(&j);
+    free(block);
     return 0;
 }
