@@ -770,10 +770,12 @@ GEOM_INLINE void box_row(uint8_t *o, const uint8_t *row, int c, int nw, const in
 }
 
 #ifdef GEOM_X86_VARIANTS
-/* box_row for c == 3 with SSSE3/SSE4.1: the (at most 5) pixels of a run
- * are read as 16 bytes, shuffled into channel groups and summed with
- * psadbw; the three sums are rounded together. Runs whose 16 bytes would
- * pass `end`, or longer than 5 pixels, take the scalar path. */
+/* box_row for c == 3 with AVX2: the (at most 5) pixels of a run are read
+ * as 16 bytes, shuffled into channel groups and summed with psadbw, two
+ * runs at a time; the sums are rounded together. From the first run longer
+ * than 5 pixels, or whose 16 bytes would pass `end`, and for the last run
+ * of the row (whose spare byte would have no successor), runs take the
+ * scalar path. */
 __attribute__((target("avx2"))) static void box_row3_avx2(uint8_t *o, const uint8_t *row, int nw,
                                                            const int32_t *hs, const int32_t *hn,
                                                            const int32_t *hk, const uint8_t *end)
@@ -796,35 +798,44 @@ __attribute__((target("avx2"))) static void box_row3_avx2(uint8_t *o, const uint
         {2, 5, 8, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
         {2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
     };
-    const __m128i zero = _mm_setzero_si128(), half = _mm_set1_epi32(1 << 21);
-    const __m128i top = _mm_set1_epi32(255);
-    for (int i = 0; i < nw; i++, o += 3) {
+    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi32(1 << 21);
+    const __m256i top = _mm256_set1_epi32(255);
+    int i = 0;
+    /* two runs per step, one per 128-bit lane */
+    for (; i + 2 < nw; i += 2, o += 6) {
+        const uint8_t *p0 = row + (size_t)hs[i] * 3, *p1 = row + (size_t)hs[i + 1] * 3;
+        const int n0 = hn[i], n1 = hn[i + 1];
+        if (n0 > 5 || n1 > 5 || p1 + 16 > end)
+            break;
+        const __m256i v = _mm256_loadu2_m128i((const __m128i *)p1, (const __m128i *)p0);
+        const __m256i m01 = _mm256_loadu2_m128i((const __m128i *)mask01[n1],
+                                                (const __m128i *)mask01[n0]);
+        const __m256i m2 = _mm256_loadu2_m128i((const __m128i *)mask2[n1],
+                                               (const __m128i *)mask2[n0]);
+        const __m256i s01 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m01), zero);
+        const __m256i s2 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m2), zero);
+        /* per lane: s0, s1, s2 (as 32-bit) */
+        const __m256i sum = _mm256_unpacklo_epi64(_mm256_shuffle_epi32(s01, 0x08), s2);
+        const __m256i k = _mm256_set_m128i(_mm_set1_epi32(hk[i + 1]), _mm_set1_epi32(hk[i]));
+        __m256i r = _mm256_srai_epi32(_mm256_add_epi32(half, _mm256_mullo_epi32(sum, k)), 22);
+        r = _mm256_min_epi32(r, top);
+        r = _mm256_packus_epi16(_mm256_packus_epi32(r, r), r);
+        /* four bytes per run; the second store overwrites the first's spare */
+        int32_t b0 = _mm256_cvtsi256_si32(r), b1 = _mm256_extract_epi32(r, 4);
+        memcpy(o, &b0, 4);
+        memcpy(o + 3, &b1, 4);
+    }
+    for (; i < nw; i++, o += 3) {
         const uint8_t *p = row + (size_t)hs[i] * 3;
-        const int n = hn[i];
-        if (n > 5 || p + 16 > end || i == nw - 1) {
-            uint32_t s0 = 0, s1 = 0, s2 = 0;
-            for (int t = 0; t < n; t++) {
-                s0 += p[3 * t];
-                s1 += p[3 * t + 1];
-                s2 += p[3 * t + 2];
-            }
-            o[0] = box_round(hk[i], s0);
-            o[1] = box_round(hk[i], s1);
-            o[2] = box_round(hk[i], s2);
-            continue;
+        uint32_t s0 = 0, s1 = 0, s2 = 0;
+        for (int t = 0; t < hn[i]; t++) {
+            s0 += p[3 * t];
+            s1 += p[3 * t + 1];
+            s2 += p[3 * t + 2];
         }
-        const __m128i v = _mm_loadu_si128((const __m128i *)p);
-        const __m128i s01 = _mm_sad_epu8(
-            _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)mask01[n])), zero);
-        const __m128i s2 = _mm_sad_epu8(
-            _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)mask2[n])), zero);
-        /* lanes: s0, s1, s2 (as 32-bit) */
-        __m128i s = _mm_unpacklo_epi64(_mm_shuffle_epi32(s01, 0x08), s2);
-        __m128i r = _mm_srai_epi32(_mm_add_epi32(half, _mm_mullo_epi32(s, _mm_set1_epi32(hk[i]))), 22);
-        r = _mm_min_epi32(r, top);
-        r = _mm_packus_epi16(_mm_packus_epi32(r, r), r);
-        int32_t b4 = _mm_cvtsi128_si32(r);
-        memcpy(o, &b4, 4); /* the fourth byte is the next pixel's, written next */
+        o[0] = box_round(hk[i], s0);
+        o[1] = box_round(hk[i], s1);
+        o[2] = box_round(hk[i], s2);
     }
 }
 /* Vertical box pass of one output row: column sums of n rows of len
@@ -856,6 +867,27 @@ __attribute__((target("avx2"))) static void box_col_avx2(uint8_t *o, const uint8
         o[x] = box_round(coef, sum);
     }
 }
+/* Output row o[x] = srow[tx[x]] for 3-byte pixels, eight at a time with
+ * a gather of 4-byte words (srow has one readable byte past its last
+ * pixel) compacted to 24 bytes; each 16-byte store's spare bytes are
+ * overwritten by the next. Returns the first x left to the caller. */
+__attribute__((target("avx2"))) static int expand_row3_avx2(uint8_t *o, const uint8_t *srow,
+                                                             const int32_t *tx, int W)
+{
+    const __m256i pick = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+                                          0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i three = _mm256_set1_epi32(3);
+    int x = 0;
+    for (; x + 10 <= W; x += 8) {
+        __m256i idx = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(tx + x)), three);
+        __m256i g = _mm256_i32gather_epi32((const int *)srow, idx, 1);
+        g = _mm256_shuffle_epi8(g, pick);
+        _mm_storeu_si128((__m128i *)(o + (size_t)x * 3), _mm256_castsi256_si128(g));
+        _mm_storeu_si128((__m128i *)(o + (size_t)x * 3 + 12), _mm256_extracti128_si256(g, 1));
+    }
+    return x;
+}
+
 #endif
 
 GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
@@ -907,8 +939,13 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
         }
         const uint8_t *srow = j->small + (size_t)j->ty[y] * rowlen;
         if (c == 3) {
+            int x = 0;
+#ifdef GEOM_X86_VARIANTS
+            if (avx2)
+                x = expand_row3_avx2(o, srow, j->tx, W);
+#endif
             /* four bytes per pixel, the fourth overwritten by the next */
-            for (int x = 0; x < W - 1; x++)
+            for (; x < W - 1; x++)
                 memcpy(o + (size_t)x * 3, srow + (size_t)j->tx[x] * 3, 4);
             memcpy(o + (size_t)(W - 1) * 3, srow + (size_t)j->tx[W - 1] * 3, 3);
         } else {
