@@ -379,38 +379,61 @@ GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int h, int w,
 #define GEOM_X86_VARIANTS 1
 #include <immintrin.h>
 
-/* sample_row for c == 3 with the three channels of a pixel in one AVX
- * vector (the fourth lane reads the next value, or the padding after the
- * image, and is dropped); the four bytes stored per pixel overlap the next
- * pixel, which overwrites them, except at the image's last pixel. */
+/* One pixel of sample_row for c == 3, the three channels in one AVX vector
+ * (the fourth lane reads the next value, or the padding after the image,
+ * and is dropped). Stores four bytes - the fourth is the next pixel's, which
+ * overwrites it - or three when `last`. */
+static inline __attribute__((always_inline, target("avx2"))) void
+sample_px3_avx2(uint8_t *o, const float *img, int h, int w, int iy, int ix, double ty, double tx,
+                int last)
+{
+    const float *v[4];
+    sample_taps(v, img, h, w, 3, iy, ix);
+    const __m256d Ty = _mm256_set1_pd(ty), Tx = _mm256_set1_pd(tx);
+    const __m256d Wy0 = _mm256_set1_pd(1.0 - ty), Wx0 = _mm256_set1_pd(1.0 - tx);
+    __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[0])), Wy0), Wx0);
+    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[1])), Wy0), Tx));
+    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[2])), Ty), Wx0));
+    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[3])), Ty), Tx));
+    /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
+    __m128 f = _mm_min_ps(_mm_max_ps(_mm256_cvtpd_ps(t), _mm_setzero_ps()), _mm_set1_ps(1.f));
+    __m128i q = _mm_cvttps_epi32(_mm_mul_ps(f, _mm_set1_ps(255.f)));
+    q = _mm_packus_epi16(_mm_packus_epi32(q, q), q);
+    if (last) {
+        o[0] = (uint8_t)_mm_extract_epi8(q, 0);
+        o[1] = (uint8_t)_mm_extract_epi8(q, 1);
+        o[2] = (uint8_t)_mm_extract_epi8(q, 2);
+    } else {
+        int32_t b4 = _mm_cvtsi128_si32(q);
+        memcpy(o, &b4, 4);
+    }
+}
+
+/* sample_row for c == 3, pixel by pixel (sample_px3_avx2). */
 __attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const float *img, int h,
                                                               int w, const int *iy, const int *ix,
                                                               const double *ty, const double *tx,
                                                               int last_row)
 {
-    const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f), s255 = _mm_set1_ps(255.f);
-    for (int x = 0; x < w; x++, o += 3) {
-        const float *v[4];
-        sample_taps(v, img, h, w, 3, iy[x], ix[x]);
-        const __m256d Ty = _mm256_set1_pd(ty[x]), Tx = _mm256_set1_pd(tx[x]);
-        const __m256d Wy0 = _mm256_set1_pd(1.0 - ty[x]), Wx0 = _mm256_set1_pd(1.0 - tx[x]);
-        __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[0])), Wy0), Wx0);
-        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[1])), Wy0), Tx));
-        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[2])), Ty), Wx0));
-        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[3])), Ty), Tx));
-        /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
-        __m128 f = _mm_min_ps(_mm_max_ps(_mm256_cvtpd_ps(t), zero), one);
-        __m128i q = _mm_cvttps_epi32(_mm_mul_ps(f, s255));
-        q = _mm_packus_epi16(_mm_packus_epi32(q, q), q);
-        if (last_row && x == w - 1) {
-            o[0] = (uint8_t)_mm_extract_epi8(q, 0);
-            o[1] = (uint8_t)_mm_extract_epi8(q, 1);
-            o[2] = (uint8_t)_mm_extract_epi8(q, 2);
-        } else {
-            int32_t b4 = _mm_cvtsi128_si32(q);
-            memcpy(o, &b4, 4);
-        }
+    for (int x = 0; x < w; x++, o += 3)
+        sample_px3_avx2(o, img, h, w, iy[x], ix[x], ty[x], tx[x], last_row && x == w - 1);
+}
+
+#endif
+
+#ifdef GEOM_X86_VARIANTS
+/* img[i] = (float)in[i] / 255.f, eight at a time (the same correctly
+ * rounded division). Returns the first index left to the caller. */
+__attribute__((target("avx2"))) static size_t unit_floats_avx2(float *img, const uint8_t *in,
+                                                                size_t size)
+{
+    const __m256 d = _mm256_set1_ps(255.f);
+    size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(in + i));
+        _mm256_storeu_ps(img + i, _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)), d));
     }
+    return i;
 }
 #endif
 
@@ -418,7 +441,7 @@ __attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const f
  * sample_coords and sample_row); `rows` holds 2 w ints and 2 w doubles. */
 GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, int c,
                                   const double *ux, const double *uy, double alpha, void *rows,
-                                  int avx2)
+                                  int isa)
 {
     double *ty = rows, *tx = ty + w;
     int *iy = (int *)(tx + w), *ix = iy + w;
@@ -426,12 +449,12 @@ GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, 
         size_t p = (size_t)y * w;
         sample_coords(iy, ix, ty, tx, y, w, ux + p, uy + p, alpha);
 #ifdef GEOM_X86_VARIANTS
-        if (avx2 && c == 3) {
+        if (isa && c == 3) {
             sample_row3_avx2(out + p * 3, img, h, w, iy, ix, ty, tx, y == h - 1);
             continue;
         }
 #endif
-        (void)avx2;
+        (void)isa;
         sample_row(out + p * c, img, h, w, c, iy, ix, ty, tx);
     }
 }
@@ -454,17 +477,19 @@ typedef struct elastic_job {
     gauss_scratch gs;
 } elastic_job;
 
-GEOM_INLINE void elastic_body(const elastic_job *j, int avx2)
+GEOM_INLINE void elastic_body(const elastic_job *j, int isa)
 {
     gauss_field(j->ux, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
     gauss_field(j->uy, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
     const size_t size = (size_t)j->h * j->w * j->c;
-    float lut[256];
-    for (int i = 0; i < 256; i++)
-        lut[i] = (float)i / 255.f;
     float *restrict img = j->a;
-    for (size_t i = 0; i < size; i++)
-        img[i] = lut[j->in[i]];
+    size_t i0 = 0;
+#ifdef GEOM_X86_VARIANTS
+    if (isa)
+        i0 = unit_floats_avx2(img, j->in, size);
+#endif
+    for (size_t i = i0; i < size; i++)
+        img[i] = (float)j->in[i] / 255.f;
     img[size] = 0.f;
     const float *src = img;
     if (j->m) {
@@ -472,7 +497,7 @@ GEOM_INLINE void elastic_body(const elastic_job *j, int avx2)
         warp_affine(j->warped, img, j->h, j->w, j->c, j->m, j->adelta, j->bdelta, j->wtab);
         src = j->warped;
     }
-    sample_displaced(j->out, src, j->h, j->w, j->c, j->ux, j->uy, j->alpha, j->rows, avx2);
+    sample_displaced(j->out, src, j->h, j->w, j->c, j->ux, j->uy, j->alpha, j->rows, isa);
 }
 
 static void elastic_run_base(const elastic_job *j)
@@ -488,7 +513,7 @@ __attribute__((target("avx2"))) static void elastic_run_avx2(const elastic_job *
 
 __attribute__((target("avx512f"))) static void elastic_run_avx512(const elastic_job *j)
 {
-    elastic_body(j, 1);
+    elastic_body(j, 2);
 }
 #endif
 
