@@ -201,20 +201,23 @@ typedef struct gauss_scratch {
 GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, double sigma_x, int rx,
                              const gauss_scratch *s)
 {
+    const double *src = f; /* input of the axis-1 pass */
     if (ry > 0) {
+        /* f -> copy */
         gaussian_weights(s->k, sigma_y, ry);
-        memcpy(s->copy, f, sizeof *f * (size_t)h * w);
         for (int i = -ry; i < h + ry; i++)
             s->idx[i + ry] = sa__border_index(i, h, SA__BORDER_REFLECT);
         for (int y = 0; y < h; y++) {
             for (int j = 1; j <= ry; j++) {
-                s->lo[j] = s->copy + (size_t)s->idx[y - j + ry] * w;
-                s->hi[j] = s->copy + (size_t)s->idx[y + j + ry] * w;
+                s->lo[j] = f + (size_t)s->idx[y - j + ry] * w;
+                s->hi[j] = f + (size_t)s->idx[y + j + ry] * w;
             }
-            gauss_combine(f + (size_t)y * w, s->copy + (size_t)y * w, s->lo, s->hi, w, s->k, ry);
+            gauss_combine(s->copy + (size_t)y * w, f + (size_t)y * w, s->lo, s->hi, w, s->k, ry);
         }
+        src = s->copy;
     }
     if (rx > 0) {
+        /* src -> f, each row through the reflect-padded `ext` */
         gaussian_weights(s->k, sigma_x, rx);
         for (int i = -rx; i < w + rx; i++)
             s->idx[i + rx] = sa__border_index(i, w, SA__BORDER_REFLECT);
@@ -224,11 +227,16 @@ GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, do
             s->hi[j] = ctr + j;
         }
         for (int y = 0; y < h; y++) {
-            double *line = f + (size_t)y * w;
-            for (int i = 0; i < w + 2 * rx; i++)
+            const double *line = src + (size_t)y * w;
+            for (int i = 0; i < rx; i++)
                 s->ext[i] = line[s->idx[i]];
-            gauss_combine(line, ctr, s->lo, s->hi, w, s->k, rx);
+            memcpy(ctr, line, sizeof *line * (size_t)w);
+            for (int i = w + rx; i < w + 2 * rx; i++)
+                s->ext[i] = line[s->idx[i]];
+            gauss_combine(f + (size_t)y * w, ctr, s->lo, s->hi, w, s->k, rx);
         }
+    } else if (ry > 0) {
+        memcpy(f, s->copy, sizeof *f * (size_t)h * w);
     }
 }
 
@@ -287,87 +295,78 @@ GEOM_INLINE void warp_affine(float *restrict out, const float *in, int h, int w,
     }
 }
 
-/* The source positions of scipy map_coordinates for row y: (y + dy, x + dx)
+/* Per-row sampling plan of scipy map_coordinates(order=1, mode='reflect'):
+ * pixel x reads v00 = img + off[x], v01 = v00 + sx[x], v10 = v00 + sy[x],
+ * v11 = v10 + sx[x], with weights wy0 = 1 - ty, wx0 = 1 - tx, ty, tx. */
+typedef struct sample_plan {
+    double *wy0, *wx0, *ty, *tx; /* w each */
+    int32_t *iy, *ix, *off, *sx, *sy;  /* w each */
+    float *f;                    /* 4 w + 4: float32 results, 4 lanes a pixel */
+} sample_plan;
+
+/* The plan for row y from column x on: source position (y + dy, x + dx)
  * with dy = float32(uy alpha) and dx = float32(ux alpha) widened back to
  * double, split into floor and fraction. floor by truncation and
- * correction, exact for |c| < 2^31 (the displacements are bounded by alpha);
- * c = y + d is never -0, where the two floors would differ. */
-GEOM_INLINE void sample_coords(int *restrict iy, int *restrict ix, double *restrict ty,
-                               double *restrict tx, int y, int w, const double *ux,
-                               const double *uy, double alpha)
+ * correction, exact for |c| < 2^31 (the displacements are bounded by
+ * alpha); c = y + d is never -0, where it would give +0 for -0. Taps
+ * outside the interior are mapped afterwards (sample_plan_border). */
+GEOM_INLINE void sample_plan_row(const sample_plan *sp, int y, int w, int c, const double *ux,
+                                 const double *uy, double alpha, int x)
 {
     const double yd = (double)y;
-    int x = 0;
-    for (; x + 8 <= w; x += 8) {
-        v8d a, b;
-        memcpy(&a, ux + x, sizeof a);
-        memcpy(&b, uy + x, sizeof b);
-        v8d fdx = __builtin_convertvector(__builtin_convertvector(a * alpha, v8f), v8d);
-        v8d fdy = __builtin_convertvector(__builtin_convertvector(b * alpha, v8f), v8d);
-        v8d xs = {0, 1, 2, 3, 4, 5, 6, 7};
-        v8d cx = (xs + (double)x) + fdx, cy = yd + fdy;
-        v8i k = __builtin_convertvector(cx, v8i), i = __builtin_convertvector(cy, v8i);
-        v8d kd = __builtin_convertvector(k, v8d), id = __builtin_convertvector(i, v8d);
-        k += __builtin_convertvector(kd > cx, v8i); /* true is -1 */
-        i += __builtin_convertvector(id > cy, v8i);
-        kd = __builtin_convertvector(k, v8d);
-        id = __builtin_convertvector(i, v8d);
-        v8d fx = cx - kd, fy = cy - id;
-        memcpy(ix + x, &k, sizeof k);
-        memcpy(iy + x, &i, sizeof i);
-        memcpy(tx + x, &fx, sizeof fx);
-        memcpy(ty + x, &fy, sizeof fy);
-    }
     for (; x < w; x++) {
         float fdx = (float)(ux[x] * alpha), fdy = (float)(uy[x] * alpha);
         double cy = yd + (double)fdy, cx = (double)x + (double)fdx;
         int i = (int)cy, k = (int)cx;
         i -= (double)i > cy;
         k -= (double)k > cx;
-        iy[x] = i;
-        ix[x] = k;
-        ty[x] = cy - (double)i;
-        tx[x] = cx - (double)k;
+        sp->iy[x] = i;
+        sp->ix[x] = k;
+        sp->off[x] = (i * w + k) * c;
+        sp->ty[x] = cy - (double)i;
+        sp->tx[x] = cx - (double)k;
+        sp->wy0[x] = 1.0 - sp->ty[x];
+        sp->wx0[x] = 1.0 - sp->tx[x];
     }
 }
 
-/* The four source pixels of a sample at (iy + ty, ix + tx), border reflect. */
-GEOM_INLINE void sample_taps(const float **v, const float *img, int h, int w, int c, int iy, int ix)
+/* The plan's tap steps: (c, w c) inside, the reflect border's otherwise. */
+GEOM_INLINE void sample_plan_border(const sample_plan *sp, int h, int w, int c)
 {
-    if ((unsigned)iy < (unsigned)(h - 1) && (unsigned)ix < (unsigned)(w - 1)) {
-        v[0] = img + ((size_t)iy * w + ix) * c;
-        v[1] = v[0] + c;
-        v[2] = v[0] + (size_t)w * c;
-        v[3] = v[2] + c;
-    } else {
-        int ry0 = sa__border_index(iy, h, SA__BORDER_REFLECT);
-        int ry1 = sa__border_index(iy + 1, h, SA__BORDER_REFLECT);
-        int rx0 = sa__border_index(ix, w, SA__BORDER_REFLECT);
-        int rx1 = sa__border_index(ix + 1, w, SA__BORDER_REFLECT);
-        v[0] = img + ((size_t)ry0 * w + rx0) * c;
-        v[1] = img + ((size_t)ry0 * w + rx1) * c;
-        v[2] = img + ((size_t)ry1 * w + rx0) * c;
-        v[3] = img + ((size_t)ry1 * w + rx1) * c;
+    const int32_t stride = w * c;
+    for (int x = 0; x < w; x++) {
+        const int i = sp->iy[x], k = sp->ix[x];
+        if ((unsigned)i < (unsigned)(h - 1) && (unsigned)k < (unsigned)(w - 1)) {
+            sp->sx[x] = c;
+            sp->sy[x] = stride;
+            continue;
+        }
+        int ry0 = sa__border_index(i, h, SA__BORDER_REFLECT);
+        int ry1 = sa__border_index(i + 1, h, SA__BORDER_REFLECT);
+        int rx0 = sa__border_index(k, w, SA__BORDER_REFLECT);
+        int rx1 = sa__border_index(k + 1, w, SA__BORDER_REFLECT);
+        sp->off[x] = (ry0 * w + rx0) * c;
+        sp->sx[x] = (rx1 - rx0) * c;
+        sp->sy[x] = (ry1 - ry0) * stride;
     }
 }
 
-/* One row of scipy map_coordinates(order=1, mode='reflect') of a float32
- * h x w x c image at the positions of sample_coords, then float32 of the
- * double sum, clip to [0, 1], x 255 in float32 and truncation. Per value,
- * in double: t = v00 wy0 wx0 + v01 wy0 tx + v10 ty wx0 + v11 ty tx, left to
- * right, with wy0 = 1 - ty, wx0 = 1 - tx. */
-GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int h, int w, int c,
-                            const int *iy, const int *ix, const double *ty, const double *tx)
+/* One row of map_coordinates of a float32 h x w x c image by the plan, then
+ * float32 of the double sum, clip to [0, 1], x 255 in float32 and
+ * truncation. Per value, in double: t = v00 wy0 wx0 + v01 wy0 tx +
+ * v10 ty wx0 + v11 ty tx, left to right. */
+GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int w, int c,
+                            const sample_plan *sp)
 {
     for (int x = 0; x < w; x++, o += c) {
-        const float *v[4];
-        sample_taps(v, img, h, w, c, iy[x], ix[x]);
-        double wy0 = 1.0 - ty[x], wx0 = 1.0 - tx[x];
+        const float *v00 = img + sp->off[x], *v01 = v00 + sp->sx[x];
+        const float *v10 = v00 + sp->sy[x], *v11 = v10 + sp->sx[x];
+        const double wy0 = sp->wy0[x], wx0 = sp->wx0[x], ty = sp->ty[x], tx = sp->tx[x];
         for (int k = 0; k < c; k++) {
-            double t = (double)v[0][k] * wy0 * wx0;
-            t += (double)v[1][k] * wy0 * tx[x];
-            t += (double)v[2][k] * ty[x] * wx0;
-            t += (double)v[3][k] * ty[x] * tx[x];
+            double t = (double)v00[k] * wy0 * wx0;
+            t += (double)v01[k] * wy0 * tx;
+            t += (double)v10[k] * ty * wx0;
+            t += (double)v11[k] * ty * tx;
             float f = (float)t;
             f = f < 0.f ? 0.f : f > 1.f ? 1.f : f;
             o[k] = (uint8_t)(f * 255.f);
@@ -379,46 +378,80 @@ GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int h, int w,
 #define GEOM_X86_VARIANTS 1
 #include <immintrin.h>
 
-/* One pixel of sample_row for c == 3, the three channels in one AVX vector
- * (the fourth lane reads the next value, or the padding after the image,
- * and is dropped). Stores four bytes - the fourth is the next pixel's, which
- * overwrites it - or three when `last`. */
-static inline __attribute__((always_inline, target("avx2"))) void
-sample_px3_avx2(uint8_t *o, const float *img, int h, int w, int iy, int ix, double ty, double tx,
-                int last)
+/* sample_plan_row four pixels at a time: floor by roundpd (exact, equal
+ * to the truncation and correction). Returns the first x left. */
+__attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_plan *sp, int y,
+                                                                int w, int c, const double *ux,
+                                                                const double *uy, double alpha)
 {
-    const float *v[4];
-    sample_taps(v, img, h, w, 3, iy, ix);
-    const __m256d Ty = _mm256_set1_pd(ty), Tx = _mm256_set1_pd(tx);
-    const __m256d Wy0 = _mm256_set1_pd(1.0 - ty), Wx0 = _mm256_set1_pd(1.0 - tx);
-    __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[0])), Wy0), Wx0);
-    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[1])), Wy0), Tx));
-    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[2])), Ty), Wx0));
-    t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v[3])), Ty), Tx));
-    /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
-    __m128 f = _mm_min_ps(_mm_max_ps(_mm256_cvtpd_ps(t), _mm_setzero_ps()), _mm_set1_ps(1.f));
-    __m128i q = _mm_cvttps_epi32(_mm_mul_ps(f, _mm_set1_ps(255.f)));
-    q = _mm_packus_epi16(_mm_packus_epi32(q, q), q);
-    if (last) {
-        o[0] = (uint8_t)_mm_extract_epi8(q, 0);
-        o[1] = (uint8_t)_mm_extract_epi8(q, 1);
-        o[2] = (uint8_t)_mm_extract_epi8(q, 2);
-    } else {
-        int32_t b4 = _mm_cvtsi128_si32(q);
-        memcpy(o, &b4, 4);
+    const __m256d A = _mm256_set1_pd(alpha), Y = _mm256_set1_pd((double)y);
+    const __m256d one = _mm256_set1_pd(1.0), lanes = _mm256_setr_pd(0, 1, 2, 3);
+    const __m128i W = _mm_set1_epi32(w), C = _mm_set1_epi32(c);
+    int x = 0;
+    for (; x + 4 <= w; x += 4) {
+        const __m256d fdx = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(ux + x), A)));
+        const __m256d fdy = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(uy + x), A)));
+        const __m256d cx = _mm256_add_pd(_mm256_add_pd(lanes, _mm256_set1_pd((double)x)), fdx);
+        const __m256d cy = _mm256_add_pd(Y, fdy);
+        const __m256d fx = _mm256_floor_pd(cx), fy = _mm256_floor_pd(cy);
+        const __m256d tx = _mm256_sub_pd(cx, fx), ty = _mm256_sub_pd(cy, fy);
+        const __m128i ix = _mm256_cvttpd_epi32(fx), iy = _mm256_cvttpd_epi32(fy);
+        _mm256_storeu_pd(sp->tx + x, tx);
+        _mm256_storeu_pd(sp->ty + x, ty);
+        _mm256_storeu_pd(sp->wx0 + x, _mm256_sub_pd(one, tx));
+        _mm256_storeu_pd(sp->wy0 + x, _mm256_sub_pd(one, ty));
+        _mm_storeu_si128((__m128i *)(sp->ix + x), ix);
+        _mm_storeu_si128((__m128i *)(sp->iy + x), iy);
+        _mm_storeu_si128((__m128i *)(sp->off + x),
+                         _mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(iy, W), ix), C));
     }
+    return x;
 }
 
-/* sample_row for c == 3, pixel by pixel (sample_px3_avx2). */
-__attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const float *img, int h,
-                                                              int w, const int *iy, const int *ix,
-                                                              const double *ty, const double *tx,
-                                                              int last_row)
+/* sample_row for c == 3: the three channels of a pixel in one AVX vector
+ * (the fourth lane reads the next value, or the padding after the image,
+ * and is dropped), the float32 results to the plan's buffer; then clip,
+ * scale and truncation four pixels at a time. Each pixel's four stored
+ * bytes overlap the next pixel, which overwrites them; the row's last
+ * pixel is written alone. */
+__attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const float *img, int w,
+                                                              const sample_plan *sp)
 {
-    for (int x = 0; x < w; x++, o += 3)
-        sample_px3_avx2(o, img, h, w, iy[x], ix[x], ty[x], tx[x], last_row && x == w - 1);
+    for (int x = 0; x < w; x++) {
+        const float *v00 = img + sp->off[x], *v01 = v00 + sp->sx[x];
+        const float *v10 = v00 + sp->sy[x], *v11 = v10 + sp->sx[x];
+        const __m256d Wy0 = _mm256_broadcast_sd(sp->wy0 + x), Wx0 = _mm256_broadcast_sd(sp->wx0 + x);
+        const __m256d Ty = _mm256_broadcast_sd(sp->ty + x), Tx = _mm256_broadcast_sd(sp->tx + x);
+        __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v00)), Wy0), Wx0);
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v01)), Wy0), Tx));
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v10)), Ty), Wx0));
+        t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v11)), Ty), Tx));
+        _mm_storeu_ps(sp->f + 4 * x, _mm256_cvtpd_ps(t));
+    }
+    /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f), s255 = _mm256_set1_ps(255.f);
+    int x = 0;
+    for (; x + 4 < w; x += 4) {
+        __m256 a = _mm256_loadu_ps(sp->f + 4 * x), b = _mm256_loadu_ps(sp->f + 4 * x + 8);
+        __m256i qa = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(a, zero), one), s255));
+        __m256i qb = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(b, zero), one), s255));
+        /* bytes per 128-bit lane: pixel x (lane 0) or x + 1 (lane 1), then x + 2 or x + 3 */
+        __m256i q = _mm256_packus_epi16(_mm256_packus_epi32(qa, qb), _mm256_setzero_si256());
+        int64_t lo = _mm256_extract_epi64(q, 0), hi = _mm256_extract_epi64(q, 2);
+        int32_t p0 = (int32_t)lo, p1 = (int32_t)hi, p2 = (int32_t)(lo >> 32), p3 = (int32_t)(hi >> 32);
+        uint8_t *d = o + (size_t)x * 3;
+        memcpy(d, &p0, 4);
+        memcpy(d + 3, &p1, 4);
+        memcpy(d + 6, &p2, 4);
+        memcpy(d + 9, &p3, 4);
+    }
+    for (; x < w; x++)
+        for (int k = 0; k < 3; k++) {
+            float f = sp->f[4 * x + k];
+            f = f < 0.f ? 0.f : f > 1.f ? 1.f : f;
+            o[(size_t)x * 3 + k] = (uint8_t)(f * 255.f);
+        }
 }
-
 #endif
 
 #ifdef GEOM_X86_VARIANTS
@@ -437,25 +470,42 @@ __attribute__((target("avx2"))) static size_t unit_floats_avx2(float *img, const
 }
 #endif
 
-/* map_coordinates of `img` at the displaced positions for every row (see
- * sample_coords and sample_row); `rows` holds 2 w ints and 2 w doubles. */
+/* map_coordinates of `img` at the displaced positions, row by row (see
+ * sample_plan_row and sample_row); `rows` holds sample_rows_bytes(w). */
+#define SAMPLE_ROWS_BYTES(w) ((sizeof(double) * 4 + sizeof(int32_t) * 5 + sizeof(float) * 4) * (size_t)(w) + 64)
+
 GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, int c,
                                   const double *ux, const double *uy, double alpha, void *rows,
                                   int isa)
 {
-    double *ty = rows, *tx = ty + w;
-    int *iy = (int *)(tx + w), *ix = iy + w;
+    sample_plan sp;
+    sp.wy0 = rows;
+    sp.wx0 = sp.wy0 + w;
+    sp.ty = sp.wx0 + w;
+    sp.tx = sp.ty + w;
+    sp.f = (float *)(sp.tx + w);
+    sp.iy = (int32_t *)(sp.f + 4 * (size_t)w + 4);
+    sp.ix = sp.iy + w;
+    sp.off = sp.ix + w;
+    sp.sx = sp.off + w;
+    sp.sy = sp.sx + w;
     for (int y = 0; y < h; y++) {
         size_t p = (size_t)y * w;
-        sample_coords(iy, ix, ty, tx, y, w, ux + p, uy + p, alpha);
+        int x0 = 0;
+#ifdef GEOM_X86_VARIANTS
+        if (isa)
+            x0 = sample_plan_row_avx2(&sp, y, w, c, ux + p, uy + p, alpha);
+#endif
+        sample_plan_row(&sp, y, w, c, ux + p, uy + p, alpha, x0);
+        sample_plan_border(&sp, h, w, c);
 #ifdef GEOM_X86_VARIANTS
         if (isa && c == 3) {
-            sample_row3_avx2(out + p * 3, img, h, w, iy, ix, ty, tx, y == h - 1);
+            sample_row3_avx2(out + p * 3, img, w, &sp);
             continue;
         }
 #endif
         (void)isa;
-        sample_row(out + p * c, img, h, w, c, iy, ix, ty, tx);
+        sample_row(out + p * c, img, w, c, &sp);
     }
 }
 
@@ -597,7 +647,7 @@ int sa__elastic_core(uint8_t *out, const uint8_t *in, int h, int w, int c, const
         a_bytes, wb, sizeof(double) * ext, sizeof(double) * (2 * (size_t)rmax + 1),
         sizeof(int) * ext, sizeof(double *) * 2 * ((size_t)rmax + 1),
         offsets ? sizeof(int) * 2 * (size_t)w : 0, offsets ? sizeof(float) * 32 * 32 * 4 : 0,
-        (sizeof(double) + sizeof(int)) * 2 * (size_t)w,
+        SAMPLE_ROWS_BYTES(w),
     };
     size_t total = 64;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
