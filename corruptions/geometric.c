@@ -408,6 +408,73 @@ __attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_pla
     return x;
 }
 
+/* warp_affine for c == 3 with AVX2: per row, the fixed-point coordinates
+ * of eight pixels at a time give each pixel's first tap, tap steps and
+ * weight entry (border taps mapped after, as warp_affine does); then each
+ * pixel is one four-lane float32 sum, stored with its spare lane
+ * overwritten by the next pixel (the image has one float of padding). */
+__attribute__((target("avx2"))) static void warp_affine3_avx2(float *out, const float *in, int h,
+                                                               int w, const double *m,
+                                                               const int *adelta,
+                                                               const int *bdelta,
+                                                               const float *wtab, int32_t *plan)
+{
+    int32_t *off = plan, *stx = off + w, *sty = stx + w, *wid = sty + w, *px = wid + w,
+            *py = px + w;
+    const __m256i W = _mm256_set1_epi32(w), three = _mm256_set1_epi32(3), m31 = _mm256_set1_epi32(31);
+    const int32_t stride = 3 * w;
+    for (int y = 0; y < h; y++) {
+        const int x0 = (int)rint((m[1] * y + m[2]) * 1024) + 16;
+        const int y0 = (int)rint((m[4] * y + m[5]) * 1024) + 16;
+        const __m256i X0 = _mm256_set1_epi32(x0), Y0 = _mm256_set1_epi32(y0);
+        int x = 0;
+        for (; x + 8 <= w; x += 8) {
+            __m256i X = _mm256_srai_epi32(_mm256_add_epi32(X0, _mm256_loadu_si256((const __m256i *)(adelta + x))), 5);
+            __m256i Y = _mm256_srai_epi32(_mm256_add_epi32(Y0, _mm256_loadu_si256((const __m256i *)(bdelta + x))), 5);
+            __m256i sx = _mm256_srai_epi32(X, 5), sy = _mm256_srai_epi32(Y, 5);
+            __m256i wi = _mm256_slli_epi32(_mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(Y, m31), 5),
+                                                           _mm256_and_si256(X, m31)), 2);
+            _mm256_storeu_si256((__m256i *)(px + x), sx);
+            _mm256_storeu_si256((__m256i *)(py + x), sy);
+            _mm256_storeu_si256((__m256i *)(wid + x), wi);
+            _mm256_storeu_si256((__m256i *)(off + x),
+                                _mm256_mullo_epi32(_mm256_add_epi32(_mm256_mullo_epi32(sy, W), sx), three));
+        }
+        for (; x < w; x++) {
+            int X = (x0 + adelta[x]) >> 5, Y = (y0 + bdelta[x]) >> 5;
+            px[x] = X >> 5;
+            py[x] = Y >> 5;
+            wid[x] = (((Y & 31) << 5) | (X & 31)) * 4;
+            off[x] = (py[x] * w + px[x]) * 3;
+        }
+        for (x = 0; x < w; x++) {
+            const int sx = px[x], sy = py[x];
+            if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
+                stx[x] = 3;
+                sty[x] = stride;
+                continue;
+            }
+            int sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
+            int sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
+            int sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
+            int sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
+            off[x] = (sy0 * w + sx0) * 3;
+            stx[x] = (sx1 - sx0) * 3;
+            sty[x] = (sy1 - sy0) * stride;
+        }
+        float *o = out + (size_t)y * w * 3;
+        for (x = 0; x < w; x++, o += 3) {
+            const float *v0 = in + off[x], *v1 = v0 + stx[x], *v2 = v0 + sty[x], *v3 = v2 + stx[x];
+            const float *wt = wtab + wid[x];
+            __m128 r = _mm_mul_ps(_mm_loadu_ps(v0), _mm_broadcast_ss(wt));
+            r = _mm_add_ps(r, _mm_mul_ps(_mm_loadu_ps(v1), _mm_broadcast_ss(wt + 1)));
+            r = _mm_add_ps(r, _mm_mul_ps(_mm_loadu_ps(v2), _mm_broadcast_ss(wt + 2)));
+            r = _mm_add_ps(r, _mm_mul_ps(_mm_loadu_ps(v3), _mm_broadcast_ss(wt + 3)));
+            _mm_storeu_ps(o, r);
+        }
+    }
+}
+
 /* sample_row for c == 3: the three channels of a pixel in one AVX vector
  * (the fourth lane reads the next value, or the padding after the image,
  * and is dropped), the float32 results to the plan's buffer; then clip,
@@ -471,7 +538,8 @@ __attribute__((target("avx2"))) static size_t unit_floats_avx2(float *img, const
 #endif
 
 /* map_coordinates of `img` at the displaced positions, row by row (see
- * sample_plan_row and sample_row); `rows` holds sample_rows_bytes(w). */
+ * sample_plan_row and sample_row); `rows` holds SAMPLE_ROWS_BYTES(w), which
+ * also covers the 6 w ints of warp_affine3_avx2's plan. */
 #define SAMPLE_ROWS_BYTES(w) ((sizeof(double) * 4 + sizeof(int32_t) * 5 + sizeof(float) * 4) * (size_t)(w) + 64)
 
 GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, int c,
@@ -544,7 +612,13 @@ GEOM_INLINE void elastic_body(const elastic_job *j, int isa)
     const float *src = img;
     if (j->m) {
         j->warped[size] = 0.f;
-        warp_affine(j->warped, img, j->h, j->w, j->c, j->m, j->adelta, j->bdelta, j->wtab);
+#ifdef GEOM_X86_VARIANTS
+        if (isa && j->c == 3)
+            warp_affine3_avx2(j->warped, img, j->h, j->w, j->m, j->adelta, j->bdelta, j->wtab,
+                              j->rows);
+        else
+#endif
+            warp_affine(j->warped, img, j->h, j->w, j->c, j->m, j->adelta, j->bdelta, j->wtab);
         src = j->warped;
     }
     sample_displaced(j->out, src, j->h, j->w, j->c, j->ux, j->uy, j->alpha, j->rows, isa);
