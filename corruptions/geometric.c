@@ -168,6 +168,38 @@ GEOM_INLINE void gauss_combine(double *restrict dst, const double *ctr, const do
 {
     const double c0 = k[r];
     int x = 0;
+    /* four independent sums per step share the row pointers and weights */
+    for (; x + 32 <= n; x += 32) {
+        v8d a0, a1, a2, a3, p, q;
+        ld8d(&a0, ctr + x);
+        ld8d(&a1, ctr + x + 8);
+        ld8d(&a2, ctr + x + 16);
+        ld8d(&a3, ctr + x + 24);
+        a0 *= c0;
+        a1 *= c0;
+        a2 *= c0;
+        a3 *= c0;
+        for (int j = r; j >= 1; j--) {
+            const double *l = lo[j] + x, *u = hi[j] + x;
+            const double kj = k[r - j];
+            ld8d(&p, l);
+            ld8d(&q, u);
+            a0 += (p + q) * kj;
+            ld8d(&p, l + 8);
+            ld8d(&q, u + 8);
+            a1 += (p + q) * kj;
+            ld8d(&p, l + 16);
+            ld8d(&q, u + 16);
+            a2 += (p + q) * kj;
+            ld8d(&p, l + 24);
+            ld8d(&q, u + 24);
+            a3 += (p + q) * kj;
+        }
+        st8d(dst + x, &a0);
+        st8d(dst + x + 8, &a1);
+        st8d(dst + x + 16, &a2);
+        st8d(dst + x + 24, &a3);
+    }
     for (; x + 8 <= n; x += 8) {
         v8d acc, a, b;
         ld8d(&acc, ctr + x);
