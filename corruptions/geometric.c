@@ -147,11 +147,7 @@ static void affine_from_points(double m[6], const float src[3][2], const float d
  * contraction (C11 mode) every instruction-set variant gives the same bytes. */
 
 typedef double v8d __attribute__((vector_size(64)));
-typedef double v4d __attribute__((vector_size(32)));
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
 
 #define GEOM_INLINE static inline __attribute__((always_inline))
 
