@@ -358,11 +358,12 @@ GEOM_INLINE void sample_plan_row(const sample_plan *sp, int y, int w, int c, con
     }
 }
 
-/* The plan's tap steps: (c, w c) inside, the reflect border's otherwise. */
-GEOM_INLINE void sample_plan_border(const sample_plan *sp, int h, int w, int c)
+/* The plan's tap steps for x0 <= x < x1: (c, w c) inside, the reflect
+ * border's otherwise. */
+GEOM_INLINE void sample_plan_border(const sample_plan *sp, int h, int w, int c, int x0, int x1)
 {
     const int32_t stride = w * c;
-    for (int x = 0; x < w; x++) {
+    for (int x = x0; x < x1; x++) {
         const int i = sp->iy[x], k = sp->ix[x];
         if ((unsigned)i < (unsigned)(h - 1) && (unsigned)k < (unsigned)(w - 1)) {
             sp->sx[x] = c;
@@ -406,15 +407,19 @@ GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int w, int c,
 #define GEOM_X86_VARIANTS 1
 #include <immintrin.h>
 
-/* sample_plan_row four pixels at a time: floor by roundpd (exact, equal
- * to the truncation and correction). Returns the first x left. */
+/* sample_plan_row and sample_plan_border four pixels at a time: floor by
+ * roundpd (exact, equal to the truncation and correction). Returns the
+ * first x left. */
 __attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_plan *sp, int y,
-                                                                int w, int c, const double *ux,
+                                                                int h, int w, int c,
+                                                                const double *ux,
                                                                 const double *uy, double alpha)
 {
     const __m256d A = _mm256_set1_pd(alpha), Y = _mm256_set1_pd((double)y);
     const __m256d one = _mm256_set1_pd(1.0), lanes = _mm256_setr_pd(0, 1, 2, 3);
     const __m128i W = _mm_set1_epi32(w), C = _mm_set1_epi32(c);
+    const __m128i wm2 = _mm_set1_epi32(w - 2), hm2 = _mm_set1_epi32(h - 2);
+    const __m128i SX = _mm_set1_epi32(c), SY = _mm_set1_epi32(w * c);
     int x = 0;
     for (; x + 4 <= w; x += 4) {
         const __m256d fdx = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(ux + x), A)));
@@ -432,15 +437,49 @@ __attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_pla
         _mm_storeu_si128((__m128i *)(sp->iy + x), iy);
         _mm_storeu_si128((__m128i *)(sp->off + x),
                          _mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(iy, W), ix), C));
+        /* all four inside (0 <= i <= n - 2 as unsigned, n >= 2): plain steps */
+        const __m128i in = _mm_and_si128(_mm_cmpeq_epi32(_mm_min_epu32(ix, wm2), ix),
+                                         _mm_cmpeq_epi32(_mm_min_epu32(iy, hm2), iy));
+        if (w >= 2 && h >= 2 && _mm_movemask_epi8(in) == 0xffff) {
+            _mm_storeu_si128((__m128i *)(sp->sx + x), SX);
+            _mm_storeu_si128((__m128i *)(sp->sy + x), SY);
+        } else {
+            sample_plan_border(sp, h, w, c, x, x + 4);
+        }
     }
     return x;
 }
 
+/* warp_affine's taps for pixels x0 <= x < x1 of a row from their source
+ * cell (px, py): first tap off, steps stx, sty (reflect-101 border). */
+GEOM_INLINE void warp_plan_taps(int32_t *off, int32_t *stx, int32_t *sty, const int32_t *px,
+                                const int32_t *py, int h, int w, int x0, int x1)
+{
+    const int32_t stride = 3 * w;
+    for (int x = x0; x < x1; x++) {
+        const int sx = px[x], sy = py[x];
+        if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
+            off[x] = (sy * w + sx) * 3;
+            stx[x] = 3;
+            sty[x] = stride;
+            continue;
+        }
+        int sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
+        int sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
+        int sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
+        int sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
+        off[x] = (sy0 * w + sx0) * 3;
+        stx[x] = (sx1 - sx0) * 3;
+        sty[x] = (sy1 - sy0) * stride;
+    }
+}
+
 /* warp_affine for c == 3 with AVX2: per row, the fixed-point coordinates
  * of eight pixels at a time give each pixel's first tap, tap steps and
- * weight entry (border taps mapped after, as warp_affine does); then each
- * pixel is one four-lane float32 sum, stored with its spare lane
- * overwritten by the next pixel (the image has one float of padding). */
+ * weight entry (groups with a tap outside the interior are mapped by
+ * warp_plan_taps, as warp_affine does); then each pixel is one four-lane
+ * float32 sum, stored with its spare lane overwritten by the next pixel
+ * (the image has one float of padding). */
 __attribute__((target("avx2"))) static void warp_affine3_avx2(float *out, const float *in, int h,
                                                                int w, const double *m,
                                                                const int *adelta,
@@ -450,7 +489,8 @@ __attribute__((target("avx2"))) static void warp_affine3_avx2(float *out, const 
     int32_t *off = plan, *stx = off + w, *sty = stx + w, *wid = sty + w, *px = wid + w,
             *py = px + w;
     const __m256i W = _mm256_set1_epi32(w), three = _mm256_set1_epi32(3), m31 = _mm256_set1_epi32(31);
-    const int32_t stride = 3 * w;
+    const __m256i wm2 = _mm256_set1_epi32(w - 2), hm2 = _mm256_set1_epi32(h - 2);
+    const __m256i STY = _mm256_set1_epi32(3 * w);
     for (int y = 0; y < h; y++) {
         const int x0 = (int)rint((m[1] * y + m[2]) * 1024) + 16;
         const int y0 = (int)rint((m[4] * y + m[5]) * 1024) + 16;
@@ -462,34 +502,28 @@ __attribute__((target("avx2"))) static void warp_affine3_avx2(float *out, const 
             __m256i sx = _mm256_srai_epi32(X, 5), sy = _mm256_srai_epi32(Y, 5);
             __m256i wi = _mm256_slli_epi32(_mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(Y, m31), 5),
                                                            _mm256_and_si256(X, m31)), 2);
-            _mm256_storeu_si256((__m256i *)(px + x), sx);
-            _mm256_storeu_si256((__m256i *)(py + x), sy);
             _mm256_storeu_si256((__m256i *)(wid + x), wi);
-            _mm256_storeu_si256((__m256i *)(off + x),
-                                _mm256_mullo_epi32(_mm256_add_epi32(_mm256_mullo_epi32(sy, W), sx), three));
-        }
-        for (; x < w; x++) {
-            int X = (x0 + adelta[x]) >> 5, Y = (y0 + bdelta[x]) >> 5;
-            px[x] = X >> 5;
-            py[x] = Y >> 5;
-            wid[x] = (((Y & 31) << 5) | (X & 31)) * 4;
-            off[x] = (py[x] * w + px[x]) * 3;
-        }
-        for (x = 0; x < w; x++) {
-            const int sx = px[x], sy = py[x];
-            if ((unsigned)sx < (unsigned)(w - 1) && (unsigned)sy < (unsigned)(h - 1)) {
-                stx[x] = 3;
-                sty[x] = stride;
-                continue;
+            /* all eight inside (0 <= s <= n - 2 as unsigned, n >= 2): plain taps */
+            const __m256i inside = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_min_epu32(sx, wm2), sx),
+                                                    _mm256_cmpeq_epi32(_mm256_min_epu32(sy, hm2), sy));
+            if (w >= 2 && h >= 2 && _mm256_movemask_epi8(inside) == -1) {
+                _mm256_storeu_si256((__m256i *)(off + x),
+                                    _mm256_mullo_epi32(_mm256_add_epi32(_mm256_mullo_epi32(sy, W), sx), three));
+                _mm256_storeu_si256((__m256i *)(stx + x), three);
+                _mm256_storeu_si256((__m256i *)(sty + x), STY);
+            } else {
+                _mm256_storeu_si256((__m256i *)(px + x), sx);
+                _mm256_storeu_si256((__m256i *)(py + x), sy);
+                warp_plan_taps(off, stx, sty, px, py, h, w, x, x + 8);
             }
-            int sx0 = sa__border_index(sx, w, SA__BORDER_REFLECT101);
-            int sx1 = sa__border_index(sx + 1, w, SA__BORDER_REFLECT101);
-            int sy0 = sa__border_index(sy, h, SA__BORDER_REFLECT101);
-            int sy1 = sa__border_index(sy + 1, h, SA__BORDER_REFLECT101);
-            off[x] = (sy0 * w + sx0) * 3;
-            stx[x] = (sx1 - sx0) * 3;
-            sty[x] = (sy1 - sy0) * stride;
         }
+        for (int t = x; t < w; t++) {
+            int X = (x0 + adelta[t]) >> 5, Y = (y0 + bdelta[t]) >> 5;
+            px[t] = X >> 5;
+            py[t] = Y >> 5;
+            wid[t] = (((Y & 31) << 5) | (X & 31)) * 4;
+        }
+        warp_plan_taps(off, stx, sty, px, py, h, w, x, w);
         float *o = out + (size_t)y * w * 3;
         for (x = 0; x < w; x++, o += 3) {
             const float *v0 = in + off[x], *v1 = v0 + stx[x], *v2 = v0 + sty[x], *v3 = v2 + stx[x];
@@ -590,10 +624,10 @@ GEOM_INLINE void sample_displaced(uint8_t *out, const float *img, int h, int w, 
         int x0 = 0;
 #ifdef GEOM_X86_VARIANTS
         if (isa)
-            x0 = sample_plan_row_avx2(&sp, y, w, c, ux + p, uy + p, alpha);
+            x0 = sample_plan_row_avx2(&sp, y, h, w, c, ux + p, uy + p, alpha);
 #endif
         sample_plan_row(&sp, y, w, c, ux + p, uy + p, alpha, x0);
-        sample_plan_border(&sp, h, w, c);
+        sample_plan_border(&sp, h, w, c, x0, w);
 #ifdef GEOM_X86_VARIANTS
         if (isa && c == 3) {
             sample_row3_avx2(out + p * 3, img, w, &sp);
