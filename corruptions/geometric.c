@@ -420,6 +420,10 @@ __attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_pla
     const __m128i W = _mm_set1_epi32(w), C = _mm_set1_epi32(c);
     const __m128i wm2 = _mm_set1_epi32(w - 2), hm2 = _mm_set1_epi32(h - 2);
     const __m128i SX = _mm_set1_epi32(c), SY = _mm_set1_epi32(w * c);
+    /* the plan's arrays in locals: the vector stores may alias anything */
+    double *const ptx = sp->tx, *const pty = sp->ty, *const pwx = sp->wx0, *const pwy = sp->wy0;
+    int32_t *const pix = sp->ix, *const piy = sp->iy, *const poff = sp->off;
+    int32_t *const psx = sp->sx, *const psy = sp->sy;
     int x = 0;
     for (; x + 4 <= w; x += 4) {
         const __m256d fdx = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(ux + x), A)));
@@ -429,20 +433,20 @@ __attribute__((target("avx2"))) static int sample_plan_row_avx2(const sample_pla
         const __m256d fx = _mm256_floor_pd(cx), fy = _mm256_floor_pd(cy);
         const __m256d tx = _mm256_sub_pd(cx, fx), ty = _mm256_sub_pd(cy, fy);
         const __m128i ix = _mm256_cvttpd_epi32(fx), iy = _mm256_cvttpd_epi32(fy);
-        _mm256_storeu_pd(sp->tx + x, tx);
-        _mm256_storeu_pd(sp->ty + x, ty);
-        _mm256_storeu_pd(sp->wx0 + x, _mm256_sub_pd(one, tx));
-        _mm256_storeu_pd(sp->wy0 + x, _mm256_sub_pd(one, ty));
-        _mm_storeu_si128((__m128i *)(sp->ix + x), ix);
-        _mm_storeu_si128((__m128i *)(sp->iy + x), iy);
-        _mm_storeu_si128((__m128i *)(sp->off + x),
+        _mm256_storeu_pd(ptx + x, tx);
+        _mm256_storeu_pd(pty + x, ty);
+        _mm256_storeu_pd(pwx + x, _mm256_sub_pd(one, tx));
+        _mm256_storeu_pd(pwy + x, _mm256_sub_pd(one, ty));
+        _mm_storeu_si128((__m128i *)(pix + x), ix);
+        _mm_storeu_si128((__m128i *)(piy + x), iy);
+        _mm_storeu_si128((__m128i *)(poff + x),
                          _mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(iy, W), ix), C));
         /* all four inside (0 <= i <= n - 2 as unsigned, n >= 2): plain steps */
         const __m128i in = _mm_and_si128(_mm_cmpeq_epi32(_mm_min_epu32(ix, wm2), ix),
                                          _mm_cmpeq_epi32(_mm_min_epu32(iy, hm2), iy));
         if (w >= 2 && h >= 2 && _mm_movemask_epi8(in) == 0xffff) {
-            _mm_storeu_si128((__m128i *)(sp->sx + x), SX);
-            _mm_storeu_si128((__m128i *)(sp->sy + x), SY);
+            _mm_storeu_si128((__m128i *)(psx + x), SX);
+            _mm_storeu_si128((__m128i *)(psy + x), SY);
         } else {
             sample_plan_border(sp, h, w, c, x, x + 4);
         }
@@ -546,22 +550,26 @@ __attribute__((target("avx2"))) static void warp_affine3_avx2(float *out, const 
 __attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const float *img, int w,
                                                               const sample_plan *sp)
 {
+    /* the plan's arrays in locals: the vector stores may alias anything */
+    const int32_t *const off = sp->off, *const psx = sp->sx, *const psy = sp->sy;
+    const double *const pwy = sp->wy0, *const pwx = sp->wx0, *const pty = sp->ty, *const ptx = sp->tx;
+    float *const fb = sp->f;
     for (int x = 0; x < w; x++) {
-        const float *v00 = img + sp->off[x], *v01 = v00 + sp->sx[x];
-        const float *v10 = v00 + sp->sy[x], *v11 = v10 + sp->sx[x];
-        const __m256d Wy0 = _mm256_broadcast_sd(sp->wy0 + x), Wx0 = _mm256_broadcast_sd(sp->wx0 + x);
-        const __m256d Ty = _mm256_broadcast_sd(sp->ty + x), Tx = _mm256_broadcast_sd(sp->tx + x);
+        const float *v00 = img + off[x], *v01 = v00 + psx[x];
+        const float *v10 = v00 + psy[x], *v11 = v10 + psx[x];
+        const __m256d Wy0 = _mm256_broadcast_sd(pwy + x), Wx0 = _mm256_broadcast_sd(pwx + x);
+        const __m256d Ty = _mm256_broadcast_sd(pty + x), Tx = _mm256_broadcast_sd(ptx + x);
         __m256d t = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v00)), Wy0), Wx0);
         t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v01)), Wy0), Tx));
         t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v10)), Ty), Wx0));
         t = _mm256_add_pd(t, _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(v11)), Ty), Tx));
-        _mm_storeu_ps(sp->f + 4 * x, _mm256_cvtpd_ps(t));
+        _mm_storeu_ps(fb + 4 * x, _mm256_cvtpd_ps(t));
     }
     /* max(f, 0) gives 0 for f <= 0, min(f, 1) gives 1 for f > 1 */
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f), s255 = _mm256_set1_ps(255.f);
     int x = 0;
     for (; x + 4 < w; x += 4) {
-        __m256 a = _mm256_loadu_ps(sp->f + 4 * x), b = _mm256_loadu_ps(sp->f + 4 * x + 8);
+        __m256 a = _mm256_loadu_ps(fb + 4 * x), b = _mm256_loadu_ps(fb + 4 * x + 8);
         __m256i qa = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(a, zero), one), s255));
         __m256i qb = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(b, zero), one), s255));
         /* bytes per 128-bit lane: pixel x (lane 0) or x + 1 (lane 1), then x + 2 or x + 3 */
@@ -576,7 +584,7 @@ __attribute__((target("avx2"))) static void sample_row3_avx2(uint8_t *o, const f
     }
     for (; x < w; x++)
         for (int k = 0; k < 3; k++) {
-            float f = sp->f[4 * x + k];
+            float f = fb[4 * x + k];
             f = f < 0.f ? 0.f : f > 1.f ? 1.f : f;
             o[(size_t)x * 3 + k] = (uint8_t)(f * 255.f);
         }
