@@ -989,15 +989,16 @@ GEOM_INLINE void box_row(uint8_t *o, const uint8_t *row, int c, int nw, const in
 }
 
 #ifdef GEOM_X86_VARIANTS
-/* box_row for c == 3 with AVX2: the (at most 5) pixels of a run are read
- * as 16 bytes, shuffled into channel groups and summed with psadbw, two
- * runs at a time; the sums are rounded together. From the first run longer
- * than 5 pixels, or whose 16 bytes would pass `end`, and for the last run
- * of the row (whose spare byte would have no successor), runs take the
- * scalar path. */
-__attribute__((target("avx2"))) static void box_row3_avx2(uint8_t *o, const uint8_t *row, int nw,
-                                                           const int32_t *hs, const int32_t *hn,
-                                                           const int32_t *hk, const uint8_t *end)
+/* box_row for c == 3 with AVX2 on `nrows` rows (in_stride and out_stride
+ * bytes apart): the (at most 5) pixels of a run are read as 16 bytes,
+ * shuffled into channel groups and summed with psadbw, two runs at a time;
+ * the sums are rounded together. From the first run longer than 5 pixels,
+ * or whose 16 bytes would pass `end`, and for the last run of the row
+ * (whose spare byte would have no successor), runs take the scalar path. */
+static inline __attribute__((always_inline, target("avx2"))) void
+box_rows3_avx2(uint8_t *o, const uint8_t *row, int nw, const int32_t *hs, const int32_t *hn,
+               const int32_t *hk, const uint8_t *end, int nrows, size_t in_stride,
+               size_t out_stride)
 {
     /* per run length n = 1..5: channels 0 and 1 to the two halves, and
      * channel 2 to the low half; -1 (0x80) bytes give 0 */
@@ -1021,41 +1022,53 @@ __attribute__((target("avx2"))) static void box_row3_avx2(uint8_t *o, const uint
     const __m256i top = _mm256_set1_epi32(255);
     int i = 0;
     /* two runs per step, one per 128-bit lane */
-    for (; i + 2 < nw; i += 2, o += 6) {
+    for (; i + 2 < nw; i += 2) {
         const uint8_t *p0 = row + (size_t)hs[i] * 3, *p1 = row + (size_t)hs[i + 1] * 3;
         const int n0 = hn[i], n1 = hn[i + 1];
-        if (n0 > 5 || n1 > 5 || p1 + 16 > end)
+        if (n0 > 5 || n1 > 5 || p1 + (size_t)(nrows - 1) * in_stride + 16 > end)
             break;
-        const __m256i v = _mm256_loadu2_m128i((const __m128i *)p1, (const __m128i *)p0);
+        /* the shuffles and coefficients serve every row */
         const __m256i m01 = _mm256_loadu2_m128i((const __m128i *)mask01[n1],
                                                 (const __m128i *)mask01[n0]);
         const __m256i m2 = _mm256_loadu2_m128i((const __m128i *)mask2[n1],
                                                (const __m128i *)mask2[n0]);
-        const __m256i s01 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m01), zero);
-        const __m256i s2 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m2), zero);
-        /* per lane: s0, s1, s2 (as 32-bit) */
-        const __m256i sum = _mm256_unpacklo_epi64(_mm256_shuffle_epi32(s01, 0x08), s2);
         const __m256i k = _mm256_set_m128i(_mm_set1_epi32(hk[i + 1]), _mm_set1_epi32(hk[i]));
-        __m256i r = _mm256_srai_epi32(_mm256_add_epi32(half, _mm256_mullo_epi32(sum, k)), 22);
-        r = _mm256_min_epi32(r, top);
-        r = _mm256_packus_epi16(_mm256_packus_epi32(r, r), r);
-        /* four bytes per run; the second store overwrites the first's spare */
-        int32_t b0 = _mm256_cvtsi256_si32(r), b1 = _mm256_extract_epi32(r, 4);
-        memcpy(o, &b0, 4);
-        memcpy(o + 3, &b1, 4);
-    }
-    for (; i < nw; i++, o += 3) {
-        const uint8_t *p = row + (size_t)hs[i] * 3;
-        uint32_t s0 = 0, s1 = 0, s2 = 0;
-        for (int t = 0; t < hn[i]; t++) {
-            s0 += p[3 * t];
-            s1 += p[3 * t + 1];
-            s2 += p[3 * t + 2];
+        for (int y = 0; y < nrows; y++) {
+            const __m256i v = _mm256_loadu2_m128i((const __m128i *)(p1 + y * in_stride),
+                                                  (const __m128i *)(p0 + y * in_stride));
+            const __m256i s01 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m01), zero);
+            const __m256i s2 = _mm256_sad_epu8(_mm256_shuffle_epi8(v, m2), zero);
+            /* per lane: s0, s1, s2 (as 32-bit) */
+            const __m256i sum = _mm256_unpacklo_epi64(_mm256_shuffle_epi32(s01, 0x08), s2);
+            __m256i r = _mm256_srai_epi32(_mm256_add_epi32(half, _mm256_mullo_epi32(sum, k)), 22);
+            r = _mm256_min_epi32(r, top);
+            r = _mm256_packus_epi16(_mm256_packus_epi32(r, r), r);
+            /* four bytes per run; the second store overwrites the first's spare */
+            int32_t b0 = _mm256_cvtsi256_si32(r), b1 = _mm256_extract_epi32(r, 4);
+            uint8_t *d = o + y * out_stride + (size_t)i * 3;
+            memcpy(d, &b0, 4);
+            memcpy(d + 3, &b1, 4);
         }
-        o[0] = box_round(hk[i], s0);
-        o[1] = box_round(hk[i], s1);
-        o[2] = box_round(hk[i], s2);
     }
+    for (int y = 0; y < nrows; y++)
+        box_row(o + y * out_stride + (size_t)i * 3, row + y * in_stride, 3, nw - i, hs + i, hn + i,
+                hk + i);
+}
+
+/* box_rows3_avx2 on two rows, and on one. */
+__attribute__((target("avx2"))) static void box_rows3x2_avx2(uint8_t *o, const uint8_t *row, int nw,
+                                                              const int32_t *hs, const int32_t *hn,
+                                                              const int32_t *hk, const uint8_t *end,
+                                                              size_t in_stride, size_t out_stride)
+{
+    box_rows3_avx2(o, row, nw, hs, hn, hk, end, 2, in_stride, out_stride);
+}
+
+__attribute__((target("avx2"))) static void box_rows3x1_avx2(uint8_t *o, const uint8_t *row, int nw,
+                                                              const int32_t *hs, const int32_t *hn,
+                                                              const int32_t *hk, const uint8_t *end)
+{
+    box_rows3_avx2(o, row, nw, hs, hn, hk, end, 1, 0, 0);
 }
 /* Vertical box pass of one output row: column sums of n rows of len
  * bytes from r0 (rows len apart), 16 at a time in 16-bit lanes, rounded in
@@ -1120,7 +1133,14 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
         uint8_t *o = j->mid + (size_t)y * nw * c;
 #ifdef GEOM_X86_VARIANTS
         if (avx2 && c == 3) {
-            box_row3_avx2(o, row, nw, j->hs, j->hn, j->hk, end);
+            /* two rows at a time where there are two */
+            const int two = y + 1 < y1;
+            if (two)
+                box_rows3x2_avx2(o, row, nw, j->hs, j->hn, j->hk, end, (size_t)W * 3,
+                                 (size_t)nw * 3);
+            else
+                box_rows3x1_avx2(o, row, nw, j->hs, j->hn, j->hk, end);
+            y += two;
             continue;
         }
 #endif
