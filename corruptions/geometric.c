@@ -325,7 +325,8 @@ GEOM_INLINE void warp_affine(float *restrict out, const float *in, int h, int w,
 
 /* Per-row sampling plan of scipy map_coordinates(order=1, mode='reflect'):
  * pixel x reads v00 = img + off[x], v01 = v00 + sx[x], v10 = v00 + sy[x],
- * v11 = v10 + sx[x], with weights wy0 = 1 - ty, wx0 = 1 - tx, ty, tx. */
+ * v11 = v10 + sx[x], with weights wy0 = 1 - ty, wx0 = 1 - tx, ty, tx.
+ * Offsets fit int32: images have at most SA_IMAGE_MAX_DIM^2 x 3 values. */
 typedef struct sample_plan {
     double *wy0, *wx0, *ty, *tx; /* w each */
     int32_t *iy, *ix, *off, *sx, *sy;  /* w each */
