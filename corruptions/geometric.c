@@ -6,6 +6,21 @@
 #include "filters.h"
 #include "internal.h"
 
+/* No a * b + c fused into one rounding, in any variant: GCC in C11 mode
+ * does not contract; Clang does by default where the target has FMA (its
+ * AVX-512 does), so it is told not to. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* x86-64 with GCC or Clang: AVX2 and AVX-512 variants of the kernels,
+ * picked at run time (__builtin_cpu_supports); other targets use the
+ * portable code, which gives the same bytes. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define GEOM_X86_VARIANTS 1
+#include <immintrin.h>
+#endif
+
 /* ---- parameter tables ---------------------------------------------------- */
 
 /* pixelate: downscale factor c, n = int(N * c). [IN, C10][severity]. */
@@ -337,8 +352,8 @@ typedef struct sample_plan {
  * with dy = float32(uy alpha) and dx = float32(ux alpha) widened back to
  * double, split into floor and fraction. floor by truncation and
  * correction, exact for |c| < 2^31 (the displacements are bounded by
- * alpha); c = y + d is never -0, where it would give +0 for -0. Taps
- * outside the interior are mapped afterwards (sample_plan_border). */
+ * alpha) except at c = -0 (+0 instead of -0), which c = y + d never is.
+ * Taps outside the interior are mapped afterwards (sample_plan_border). */
 GEOM_INLINE void sample_plan_row(const sample_plan *sp, int y, int w, int c, const double *ux,
                                  const double *uy, double alpha, int x)
 {
@@ -404,10 +419,7 @@ GEOM_INLINE void sample_row(uint8_t *restrict o, const float *img, int w, int c,
     }
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define GEOM_X86_VARIANTS 1
-#include <immintrin.h>
-
+#ifdef GEOM_X86_VARIANTS
 /* sample_plan_row and sample_plan_border four pixels at a time: floor by
  * roundpd (exact, equal to the truncation and correction). Returns the
  * first x left. */
