@@ -506,6 +506,57 @@ static void test_elastic_constant_image(void **state)
         }
 }
 
+/* Channel k of an interleaved image, as a grey image. */
+static sa_image *channel_of(const sa_image *im, int k)
+{
+    sa_image *g = flat(im->w, im->h, 1, 0);
+    for (size_t i = 0; i < (size_t)im->w * im->h; i++)
+        g->data[i] = im->data[i * im->c + k];
+    return g;
+}
+
+/* elastic_transform and pixelate work on each channel separately with the
+ * same random draws, so a colour image's channel k is exactly what the
+ * kernel gives that channel alone as a grey image. The 3-channel paths
+ * (vectorised over a pixel's channels and over runs of pixels) are checked
+ * against the general ones this way, at sizes with odd tails. */
+static void check_channels_independent(sa_corruption kind, int w, int h, int sev,
+                                       sa_corrupt_params p)
+{
+    sa_image *in = noise_image(w, h, 3, (uint32_t)(w * 31 + h));
+    sa_image *out = run(in, kind, sev, p, SA_RNG_NUMPY, 5);
+    for (int k = 0; k < 3; k++) {
+        sa_image *g = channel_of(in, k);
+        sa_image *og = run(g, kind, sev, p, SA_RNG_NUMPY, 5);
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            if (og->data[i] != out->data[i * 3 + k])
+                fail_msg("%s %dx%d s%d table %d: pixel %zu channel %d: %d, grey %d",
+                         sa_corruption_name(kind), w, h, sev, (int)p, i, k, out->data[i * 3 + k],
+                         og->data[i]);
+        sa_image_free(g);
+        sa_image_free(og);
+    }
+    sa_image_free(out);
+    sa_image_free(in);
+}
+
+static void test_geometric_channels_independent(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{224, 224}, {75, 41}, {37, 53}, {13, 9}, {150, 100}, {2, 3}};
+    const sa_corrupt_params tables[3] = {SA_PARAMS_IMAGENET, SA_PARAMS_CIFAR, SA_PARAMS_ANY};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (int t = 0; t < 3; t++)
+            for (int s = 1; s <= 5; s++) {
+                const int w = sizes[i][0], h = sizes[i][1];
+                check_channels_independent(SA_CORRUPT_PIXELATE, w, h, s, tables[t]);
+                /* ImageNet severities 1-2 have radii of 59 and 512: keep them small */
+                if (tables[t] == SA_PARAMS_IMAGENET && s <= 2 && w * h > 5000)
+                    continue;
+                check_channels_independent(SA_CORRUPT_ELASTIC_TRANSFORM, w, h, s, tables[t]);
+            }
+}
+
 /* ---- weather and extra corruptions ---------------------------------- */
 
 /* An image whose pixels cover greys, black, white, pure and mixed hues and
@@ -1761,6 +1812,7 @@ int main(void)
         cmocka_unit_test(test_elastic_alpha_zero_is_affine),
         cmocka_unit_test(test_elastic_reference_values),
         cmocka_unit_test(test_elastic_constant_image),
+        cmocka_unit_test(test_geometric_channels_independent),
         cmocka_unit_test(test_brightness_saturate_hsv),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
