@@ -87,6 +87,208 @@ static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired
     return 0;
 }
 
+/* ---- decoding to a geometry -------------------------------------------- */
+
+/* What the geometry does to a w x h image. */
+typedef struct geo_plan {
+    int w, h;             /* decoded size */
+    int rw, rh;           /* after the resize (w x h without one) */
+    int ox, oy, cw, ch;   /* the kept window of the rw x rh result */
+    int x0, y0, x1, y1;   /* the source pixels that window reads */
+} geo_plan;
+
+static int geo_plan_make(geo_plan *p, int w, int h, int c, const sa_geometry *g, const char *name,
+                         sa_error *err)
+{
+    p->w = p->rw = w;
+    p->h = p->rh = h;
+    const int sized = g->crop > 0 && w == g->crop && h == g->crop;
+    if (g->resize > 0 && !(sized && g->keep_sized)) {
+        sa_image_shorter_side_size(w, h, g->resize, &p->rw, &p->rh);
+        if (p->rw < 1)
+            p->rw = 1;
+        if (p->rh < 1)
+            p->rh = 1;
+        if (!sa_image_dims_valid(p->rw, p->rh, c))
+            return sa_error_set(err, SA_EINVAL, "image", "invalid image size %dx%dx%d", p->rw,
+                                p->rh, c);
+    }
+    p->ox = p->oy = 0;
+    p->cw = p->rw;
+    p->ch = p->rh;
+    if (g->crop > 0 && !(p->rw == g->crop && p->rh == g->crop)) {
+        if (g->crop > p->rw || g->crop > p->rh)
+            return sa_error_set(err, SA_EINVAL, "image",
+                                "crop %dx%d does not fit in a %dx%d image (%s)", g->crop, g->crop,
+                                p->rw, p->rh, name);
+        sa_image_center_crop_offsets(p->rw, p->rh, g->crop, g->crop, &p->ox, &p->oy);
+        p->cw = p->ch = g->crop;
+    }
+    if (sa_image_resample_source(w, h, p->rw, p->rh, p->ox, p->oy, p->cw, p->ch,
+                                 SA_RESAMPLE_BILINEAR, &p->x0, &p->y0, &p->x1, &p->y1) < 0)
+        return sa_error_set(err, SA_ENOMEM, "image", "out of memory");
+    return 0;
+}
+
+/* The plan's window of `win`, a part of the decoded image whose top-left
+ * pixel is (sx, sy). */
+static int geo_plan_apply(sa_image **out, const geo_plan *p, const sa_image *win, int sx, int sy,
+                          sa_error *err)
+{
+    sa_image *im;
+    int rc = sa_image_new(&im, p->cw, p->ch, win->c, err);
+    if (rc < 0)
+        return rc;
+    rc = sa_image_resample_window(im, win, sx, sy, p->w, p->h, p->rw, p->rh, p->ox, p->oy,
+                                  SA_RESAMPLE_BILINEAR, err);
+    if (rc < 0) {
+        sa_image_free(im);
+        return rc;
+    }
+    *out = im;
+    return 0;
+}
+
+/* Decoded rows and columns beyond the ones read: a cropped decode treats
+ * the crop's edges as image edges when it upsamples chroma, so pixels next
+ * to them may differ from a full decode; these margins keep such pixels
+ * out of what is read. */
+#define JPEG_MARGIN_X 4
+#define JPEG_MARGIN_Y 2
+
+static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, int desired,
+                                const sa_geometry *g, const char *name, int strict,
+                                sa_error *err)
+{
+    struct jpeg_decompress_struct cinfo;
+    jpeg_err jerr;
+    jerr.warnings = 0;
+    uint8_t *volatile pix = NULL;
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = jpeg_on_error;
+    jerr.pub.emit_message = jpeg_on_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(pix);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: bad JPEG: %s", name, jerr.msg);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)buf, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    int grey_file = cinfo.jpeg_color_space == JCS_GRAYSCALE;
+    int want = desired ? desired : (grey_file ? 1 : 3);
+    cinfo.out_color_space = want == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.dct_method = JDCT_ISLOW; /* Pillow's default, for identical pixels */
+    jpeg_start_decompress(&cinfo);
+    int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
+    if (!sa_image_dims_valid(w, h, want) || (int)cinfo.output_components != want) {
+        jpeg_destroy_decompress(&cinfo);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
+    }
+    geo_plan p;
+    int rc = geo_plan_make(&p, w, h, want, g, name, err);
+    if (rc < 0) {
+        jpeg_destroy_decompress(&cinfo);
+        return rc;
+    }
+    int ys = p.y0 - JPEG_MARGIN_Y, ye = p.y1 + JPEG_MARGIN_Y;
+    ys = ys < 0 ? 0 : ys;
+    ye = ye > h ? h : ye;
+    JDIMENSION xoff = 0, xw = (JDIMENSION)w;
+#if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 1005000
+    const int xs = p.x0 - JPEG_MARGIN_X < 0 ? 0 : p.x0 - JPEG_MARGIN_X;
+    const int xe = p.x1 + JPEG_MARGIN_X > w ? w : p.x1 + JPEG_MARGIN_X;
+    if (xe - xs < w) {
+        xoff = (JDIMENSION)xs;
+        xw = (JDIMENSION)(xe - xs);
+        jpeg_crop_scanline(&cinfo, &xoff, &xw); /* widened to whole iMCUs */
+    }
+    if (ys > 0)
+        ys = (int)jpeg_skip_scanlines(&cinfo, (JDIMENSION)ys);
+#else
+    ys = 0; /* plain libjpeg decodes whole rows from the top */
+#endif
+    const size_t row = (size_t)xw * (size_t)want;
+    pix = malloc(row * (size_t)(ye - ys));
+    if (!pix) {
+        jpeg_destroy_decompress(&cinfo);
+        return sa_error_set(err, SA_ENOMEM, "image", "%s: out of memory", name);
+    }
+    while ((int)cinfo.output_scanline < ye) {
+        JSAMPROW rows[8];
+        int n = ye - (int)cinfo.output_scanline;
+        n = n > 8 ? 8 : n;
+        for (int i = 0; i < n; i++)
+            rows[i] = pix + (size_t)((int)cinfo.output_scanline - ys + i) * row;
+        jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
+    }
+    if (strict) {
+        /* Read to the end, so that damage below the window is seen too. */
+#if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 1005000
+        if (cinfo.output_scanline < cinfo.output_height)
+            jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
+#else
+        while (cinfo.output_scanline < cinfo.output_height) {
+            JSAMPROW r = pix;
+            jpeg_read_scanlines(&cinfo, &r, 1);
+        }
+#endif
+        jpeg_finish_decompress(&cinfo);
+    }
+    jpeg_destroy_decompress(&cinfo);
+    if (strict && jerr.warnings > 0) {
+        free(pix);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: truncated or corrupt JPEG: %s", name,
+                            jerr.warning);
+    }
+    sa_image win = {(int)xw, ye - ys, want, pix};
+    rc = geo_plan_apply(out, &p, &win, (int)xoff, ys, err);
+    free(pix);
+    return rc;
+}
+
+sa_geometry sa_geometry_imagenet(void)
+{
+    sa_geometry g = {256, 224, 1};
+    return g;
+}
+
+int sa_image_decode_geometry(sa_image **out, const void *buf, size_t size, int desired_channels,
+                             int flags, const sa_geometry *g, const char *name, sa_error *err)
+{
+    const unsigned char *b = buf;
+    if (!name)
+        name = "<memory>";
+    if (desired_channels != 0 && desired_channels != 1 && desired_channels != 3)
+        return sa_error_set(err, SA_EINVAL, "image", "desired channels must be 0, 1 or 3");
+    if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        return decode_jpeg_geometry(out, buf, size, desired_channels, g, name,
+                                    flags & SA_DECODE_STRICT, err);
+    sa_image *im = NULL;
+    int rc = sa_image_decode_flags(&im, buf, size, desired_channels, flags, name, err);
+    if (rc < 0)
+        return rc;
+    geo_plan p;
+    rc = geo_plan_make(&p, im->w, im->h, im->c, g, name, err);
+    if (rc == 0)
+        rc = geo_plan_apply(out, &p, im, 0, 0, err);
+    sa_image_free(im);
+    return rc;
+}
+
+int sa_image_decode_file_geometry(sa_image **out, const char *path, int desired_channels,
+                                  int flags, const sa_geometry *g, sa_error *err)
+{
+    char *buf;
+    size_t size;
+    int rc = sa_fs_read_all(path, &buf, &size, err);
+    if (rc < 0)
+        return rc;
+    rc = sa_image_decode_geometry(out, buf, size, desired_channels, flags, g, path, err);
+    free(buf);
+    return rc;
+}
+
 sa_jpeg_options sa_jpeg_options_default(void)
 {
     sa_jpeg_options o = {85, 1};

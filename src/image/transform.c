@@ -25,11 +25,13 @@ static double filter_triangle(double x)
     return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-/* Fixed-point coefficients for resampling in_size -> out_size along one
- * axis. Returns the kernel size, or 0 when out of memory; *bounds holds
+/* Fixed-point coefficients of outputs [first, first + count) when
+ * resampling in_size -> out_size along one axis. The coefficients depend on
+ * the full geometry only, so any subrange equals the same outputs of a full
+ * pass. Returns the kernel size, or 0 when out of memory; *bounds holds
  * (first input, count) per output, *coefs ksize ints per output. */
-static int precompute(int in_size, int out_size, sa_resample_filter f, int **bounds_out,
-                      int32_t **coefs_out)
+static int precompute(int in_size, int out_size, int first, int count, sa_resample_filter f,
+                      int **bounds_out, int32_t **coefs_out)
 {
     double (*filter)(double) = f == SA_RESAMPLE_BOX ? filter_box : filter_triangle;
     double support = f == SA_RESAMPLE_BOX ? 0.5 : 1.0;
@@ -37,8 +39,8 @@ static int precompute(int in_size, int out_size, sa_resample_filter f, int **bou
     double filterscale = scale < 1.0 ? 1.0 : scale;
     support *= filterscale;
     int ksize = (int)ceil(support) * 2 + 1;
-    int *bounds = malloc(sizeof *bounds * 2 * (size_t)out_size);
-    int32_t *coefs = malloc(sizeof *coefs * (size_t)ksize * (size_t)out_size);
+    int *bounds = malloc(sizeof *bounds * 2 * (size_t)count);
+    int32_t *coefs = malloc(sizeof *coefs * (size_t)ksize * (size_t)count);
     double *k = malloc(sizeof *k * (size_t)ksize);
     if (!bounds || !coefs || !k) {
         free(bounds);
@@ -46,7 +48,8 @@ static int precompute(int in_size, int out_size, sa_resample_filter f, int **bou
         free(k);
         return 0;
     }
-    for (int xx = 0; xx < out_size; xx++) {
+    for (int i = 0; i < count; i++) {
+        int xx = first + i;
         double center = (xx + 0.5) * scale;
         double ww = 0.0, ss = 1.0 / filterscale;
         int xmin = (int)(center - support + 0.5);
@@ -69,10 +72,10 @@ static int precompute(int in_size, int out_size, sa_resample_filter f, int **bou
             k[x] = 0.0;
         for (x = 0; x < ksize; x++) {
             double v = k[x] * (1 << PRECISION_BITS);
-            coefs[xx * ksize + x] = (int32_t)(v < 0 ? v - 0.5 : v + 0.5);
+            coefs[i * ksize + x] = (int32_t)(v < 0 ? v - 0.5 : v + 0.5);
         }
-        bounds[2 * xx] = xmin;
-        bounds[2 * xx + 1] = xmax;
+        bounds[2 * i] = xmin;
+        bounds[2 * i + 1] = xmax;
     }
     free(k);
     *bounds_out = bounds;
@@ -86,113 +89,263 @@ static inline uint8_t clip8(int32_t v)
     return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
 }
 
-int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter filter,
-                           sa_error *err)
+/* Horizontal pass for one row: orow[x] for `count` outputs from `row`,
+ * whose pixel 0 is input column x0. */
+static void hpass_row(uint8_t *restrict orow, const uint8_t *restrict row, int x0, int c,
+                      int count, const int *bounds, const int32_t *coefs, int ksize)
+{
+    const int32_t half = 1 << (PRECISION_BITS - 1);
+    for (int x = 0; x < count; x++) {
+        const int xn = bounds[2 * x + 1];
+        const int32_t *k = coefs + (size_t)x * ksize;
+        const uint8_t *p = row + (size_t)(bounds[2 * x] - x0) * c;
+        if (c == 3) {
+            int32_t s0 = half, s1 = half, s2 = half;
+            for (int j = 0; j < xn; j++, p += 3) {
+                s0 += p[0] * k[j];
+                s1 += p[1] * k[j];
+                s2 += p[2] * k[j];
+            }
+            orow[3 * x] = clip8(s0);
+            orow[3 * x + 1] = clip8(s1);
+            orow[3 * x + 2] = clip8(s2);
+            continue;
+        }
+        for (int ch = 0; ch < c; ch++) {
+            int32_t ss = half;
+            for (int j = 0; j < xn; j++)
+                ss += p[j * c + ch] * k[j];
+            orow[x * c + ch] = clip8(ss);
+        }
+    }
+}
+
+/* Vertical pass for one output row of `len` bytes from rows[0..yn). */
+static void vpass_row(uint8_t *restrict orow, const uint8_t *const *rows, int yn,
+                      const int32_t *k, size_t from, size_t len)
+{
+    for (size_t i = from; i < len; i++) {
+        int32_t ss = 1 << (PRECISION_BITS - 1);
+        for (int j = 0; j < yn; j++)
+            ss += rows[j][i] * k[j];
+        orow[i] = clip8(ss);
+    }
+}
+
+/* AVX2 versions, chosen at run time: the same 32-bit integer sums, several
+ * lanes at a time, so the bytes are the same as the scalar loops'. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SA_HAVE_AVX2_PATH 1
+
+static int cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
+/* RGB rows only. irow: scratch of 3 * n + 1 ints, n = pixels in `row`. */
+__attribute__((target("avx2"))) static void hpass_row_avx2(uint8_t *restrict orow,
+                                                           const uint8_t *restrict row, int n,
+                                                           int x0, int count, const int *bounds,
+                                                           const int32_t *coefs, int ksize,
+                                                           int32_t *restrict irow)
+{
+    const size_t len = (size_t)n * 3;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        _mm256_storeu_si256((__m256i *)(irow + i),
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + i))));
+    for (; i < len; i++)
+        irow[i] = row[i];
+    irow[len] = 0; /* the fourth lane of the last pixel */
+    const __m128i half = _mm_set1_epi32(1 << (PRECISION_BITS - 1));
+    for (int x = 0; x < count; x++) {
+        const int xn = bounds[2 * x + 1];
+        const int32_t *k = coefs + (size_t)x * ksize;
+        const int32_t *p = irow + (size_t)(bounds[2 * x] - x0) * 3;
+        __m128i acc = half;
+        for (int j = 0; j < xn; j++, p += 3)
+            acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_loadu_si128((const __m128i *)p),
+                                                     _mm_set1_epi32(k[j])));
+        acc = _mm_srai_epi32(acc, PRECISION_BITS);
+        acc = _mm_packus_epi16(_mm_packs_epi32(acc, acc), acc); /* clamps to 0..255 */
+        const uint32_t v = (uint32_t)_mm_cvtsi128_si32(acc);
+        if (x + 1 < count) {
+            memcpy(orow + 3 * x, &v, 4); /* the fourth byte is the next pixel's, written next */
+        } else {
+            orow[3 * x] = (uint8_t)v;
+            orow[3 * x + 1] = (uint8_t)(v >> 8);
+            orow[3 * x + 2] = (uint8_t)(v >> 16);
+        }
+    }
+}
+
+/* Returns how many leading bytes it wrote; the scalar loop does the rest. */
+__attribute__((target("avx2"))) static size_t vpass_row_avx2(uint8_t *restrict orow,
+                                                             const uint8_t *const *rows, int yn,
+                                                             const int32_t *k, size_t len)
+{
+    const __m256i half = _mm256_set1_epi32(1 << (PRECISION_BITS - 1));
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        __m256i a = half, b = half;
+        for (int j = 0; j < yn; j++) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(rows[j] + i));
+            const __m256i kj = _mm256_set1_epi32(k[j]);
+            a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(v), kj));
+            b = _mm256_add_epi32(
+                b, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)), kj));
+        }
+        a = _mm256_srai_epi32(a, PRECISION_BITS);
+        b = _mm256_srai_epi32(b, PRECISION_BITS);
+        const __m128i wa = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+        const __m128i wb = _mm_packs_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+        _mm_storeu_si128((__m128i *)(orow + i), _mm_packus_epi16(wa, wb));
+    }
+    return i;
+}
+#endif
+
+int sa_image_resample_window(sa_image *out, const sa_image *in, int sx, int sy, int fw, int fh,
+                             int ow, int oh, int ox, int oy, sa_resample_filter filter,
+                             sa_error *err)
 {
     if (out->c != in->c)
         return sa_error_set(err, SA_EINVAL, "image", "resample: %d channels into %d", in->c,
                             out->c);
     if (filter != SA_RESAMPLE_BOX && filter != SA_RESAMPLE_BILINEAR)
         return sa_error_set(err, SA_EINVAL, "image", "resample: unknown filter %d", (int)filter);
-    const int c = in->c, iw = in->w, ih = in->h, ow = out->w, oh = out->h;
-    if (iw == ow && ih == oh) {
-        memcpy(out->data, in->data, sa_image_size(in));
-        return 0;
-    }
+    const int c = in->c, cw = out->w, ch = out->h;
+    if (fw <= 0 || fh <= 0 || ow <= 0 || oh <= 0 || ox < 0 || oy < 0 || ox + cw > ow ||
+        oy + ch > oh)
+        return sa_error_set(err, SA_EINVAL, "image",
+                            "resample: window %dx%d+%d+%d outside a %dx%d result", cw, ch, ox, oy,
+                            ow, oh);
+    const int need_h = ow != fw, need_v = oh != fh;
     int *hb = NULL, *vb = NULL;
     int32_t *hk = NULL, *vk = NULL;
     uint8_t *tmp = NULL;
-    int hks = precompute(iw, ow, filter, &hb, &hk);
-    int vks = hks ? precompute(ih, oh, filter, &vb, &vk) : 0;
-    if (!hks || !vks) {
-        free(hb);
-        free(hk);
-        return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
+    int32_t *irow = NULL;
+    const uint8_t **rows = NULL;
+    int hks = 0, vks = 0, rc = 0;
+    if (need_h && !(hks = precompute(fw, ow, ox, cw, filter, &hb, &hk)))
+        goto nomem;
+    if (need_v && !(vks = precompute(fh, oh, oy, ch, filter, &vb, &vk)))
+        goto nomem;
+    /* The source columns and rows the outputs read, in full-image terms. */
+    int x0 = ox, x1 = ox + cw, y0 = oy, y1 = oy + ch;
+    if (need_h) {
+        x0 = hb[0];
+        x1 = hb[2 * (cw - 1)] + hb[2 * (cw - 1) + 1];
     }
-    /* Horizontal pass over the rows the vertical pass reads. */
-    int y0 = 0, y1 = ih;
-    const uint8_t *src = in->data;
-    if (ow != iw) {
-        if (oh != ih) {
-            y0 = vb[0];
-            y1 = vb[2 * (oh - 1)] + vb[2 * (oh - 1) + 1];
+    if (need_v) {
+        y0 = vb[0];
+        y1 = vb[2 * (ch - 1)] + vb[2 * (ch - 1) + 1];
+    }
+    if (x0 < sx || y0 < sy || x1 > sx + in->w || y1 > sy + in->h) {
+        rc = sa_error_set(err, SA_EINVAL, "image",
+                          "resample: source window %dx%d+%d+%d misses pixels %d..%d x %d..%d",
+                          in->w, in->h, sx, sy, x0, x1, y0, y1);
+        goto done;
+    }
+    const size_t in_row = (size_t)in->w * c, out_row = (size_t)cw * c;
+    /* Horizontal pass over the rows the vertical pass reads; without one,
+     * the rows are read where they are. */
+    const uint8_t *src = in->data + (size_t)(y0 - sy) * in_row + (size_t)(x0 - sx) * c;
+    size_t src_row = in_row;
+    if (need_h) {
+        tmp = malloc((size_t)(y1 - y0) * out_row);
+        if (!tmp)
+            goto nomem;
+        uint8_t *dst = need_v ? tmp : out->data;
+#ifdef SA_HAVE_AVX2_PATH
+        if (c == 3 && cpu_has_avx2()) {
+            irow = malloc(((size_t)in->w * 3 + 1) * sizeof *irow);
+            if (!irow)
+                goto nomem;
+            for (int y = y0; y < y1; y++)
+                hpass_row_avx2(dst + (size_t)(y - y0) * out_row,
+                               in->data + (size_t)(y - sy) * in_row, in->w, sx, cw, hb, hk, hks,
+                               irow);
+        } else
+#endif
+        {
+            for (int y = y0; y < y1; y++)
+                hpass_row(dst + (size_t)(y - y0) * out_row, in->data + (size_t)(y - sy) * in_row,
+                          sx, c, cw, hb, hk, hks);
         }
-        tmp = malloc((size_t)(y1 - y0) * (size_t)ow * (size_t)c);
-        if (!tmp) {
-            free(hb);
-            free(hk);
-            free(vb);
-            free(vk);
-            return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
-        }
-        uint8_t *dst = oh != ih ? tmp : out->data;
-        for (int y = y0; y < y1; y++) {
-            const uint8_t *row = in->data + (size_t)y * iw * c;
-            uint8_t *orow = dst + (size_t)(y - y0) * ow * c;
-            for (int x = 0; x < ow; x++) {
-                int xmin = hb[2 * x], xn = hb[2 * x + 1];
-                const int32_t *k = hk + (size_t)x * hks;
-                if (c == 3) {
-                    int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
-                    const uint8_t *p = row + (size_t)xmin * 3;
-                    for (int j = 0; j < xn; j++, p += 3) {
-                        s0 += p[0] * k[j];
-                        s1 += p[1] * k[j];
-                        s2 += p[2] * k[j];
-                    }
-                    orow[x * 3] = clip8(s0);
-                    orow[x * 3 + 1] = clip8(s1);
-                    orow[x * 3 + 2] = clip8(s2);
-                    continue;
-                }
-                for (int ch = 0; ch < c; ch++) {
-                    int32_t ss = 1 << (PRECISION_BITS - 1);
-                    for (int j = 0; j < xn; j++)
-                        ss += row[(xmin + j) * c + ch] * k[j];
-                    orow[x * c + ch] = clip8(ss);
-                }
-            }
-        }
+        if (!need_v)
+            goto done;
         src = tmp;
-        if (oh == ih) {
-            free(tmp);
-            tmp = NULL;
-        }
+        src_row = out_row;
     }
-    if (oh != ih) {
-        /* Row by row, so that the inner loop runs over contiguous bytes. */
-        const size_t rowlen = (size_t)ow * c;
-        int32_t *acc = malloc(rowlen * sizeof *acc);
-        if (!acc) {
-            free(tmp);
-            free(hb);
-            free(hk);
-            free(vb);
-            free(vk);
-            return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
-        }
-        for (int y = 0; y < oh; y++) {
-            int ymin = vb[2 * y] - y0, yn = vb[2 * y + 1];
+    if (need_v) {
+        rows = malloc((size_t)vks * sizeof *rows);
+        if (!rows)
+            goto nomem;
+#ifdef SA_HAVE_AVX2_PATH
+        const int avx2 = cpu_has_avx2();
+#endif
+        for (int y = 0; y < ch; y++) {
+            const int ymin = vb[2 * y] - y0, yn = vb[2 * y + 1];
+            for (int j = 0; j < yn; j++)
+                rows[j] = src + (size_t)(ymin + j) * src_row;
+            uint8_t *orow = out->data + (size_t)y * out_row;
             const int32_t *k = vk + (size_t)y * vks;
-            for (size_t i = 0; i < rowlen; i++)
-                acc[i] = 1 << (PRECISION_BITS - 1);
-            for (int j = 0; j < yn; j++) {
-                const uint8_t *row = src + (size_t)(ymin + j) * rowlen;
-                const int32_t kj = k[j];
-                for (size_t i = 0; i < rowlen; i++)
-                    acc[i] += row[i] * kj;
-            }
-            uint8_t *orow = out->data + (size_t)y * rowlen;
-            for (size_t i = 0; i < rowlen; i++)
-                orow[i] = clip8(acc[i]);
+            size_t done = 0;
+#ifdef SA_HAVE_AVX2_PATH
+            if (avx2)
+                done = vpass_row_avx2(orow, rows, yn, k, out_row);
+#endif
+            vpass_row(orow, rows, yn, k, done, out_row);
         }
-        free(acc);
+    } else {
+        for (int y = 0; y < ch; y++)
+            memcpy(out->data + (size_t)y * out_row, src + (size_t)y * src_row, out_row);
     }
+    goto done;
+nomem:
+    rc = sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
+done:
+    free(irow);
+    free(rows);
     free(tmp);
     free(hb);
     free(hk);
     free(vb);
     free(vk);
+    return rc;
+}
+
+int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter filter,
+                           sa_error *err)
+{
+    return sa_image_resample_window(out, in, 0, 0, in->w, in->h, out->w, out->h, 0, 0, filter,
+                                    err);
+}
+
+int sa_image_resample_source(int fw, int fh, int ow, int oh, int ox, int oy, int cw, int ch,
+                             sa_resample_filter filter, int *x0, int *y0, int *x1, int *y1)
+{
+    int *b = NULL;
+    int32_t *k = NULL;
+    *x0 = ox, *x1 = ox + cw, *y0 = oy, *y1 = oy + ch;
+    if (ow != fw) {
+        if (!precompute(fw, ow, ox, cw, filter, &b, &k))
+            return SA_ENOMEM;
+        *x0 = b[0];
+        *x1 = b[2 * (cw - 1)] + b[2 * (cw - 1) + 1];
+        free(b);
+        free(k);
+    }
+    if (oh != fh) {
+        if (!precompute(fh, oh, oy, ch, filter, &b, &k))
+            return SA_ENOMEM;
+        *y0 = b[0];
+        *y1 = b[2 * (ch - 1)] + b[2 * (ch - 1) + 1];
+        free(b);
+        free(k);
+    }
     return 0;
 }
 
