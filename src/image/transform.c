@@ -143,11 +143,55 @@ static int cpu_has_avx2(void)
     return __builtin_cpu_supports("avx2");
 }
 
-/* RGB rows only. irow: scratch of 3 * n + 1 ints, n = pixels in `row`. */
+/* The horizontal coefficients of an RGB pass laid out for AVX2: outputs go
+ * in pairs, one per 128-bit half, each tap's weight repeated over a
+ * pixel's lanes; weights past an output's own taps are zero. */
+typedef struct hpairs {
+    int pairs;      /* count / 2 */
+    int *off;       /* per pair: first input column of each output, from x0 */
+    int *taps;      /* per pair: the larger tap count */
+    int32_t *k;     /* per pair and tap: 8 weights */
+} hpairs;
+
+static void hpairs_free(hpairs *h)
+{
+    free(h->off);
+    free(h->taps);
+    free(h->k);
+}
+
+static int hpairs_make(hpairs *h, int count, int x0, const int *bounds, const int32_t *coefs,
+                       int ksize)
+{
+    h->pairs = count / 2;
+    h->off = malloc(sizeof *h->off * 2 * (size_t)(h->pairs + 1));
+    h->taps = malloc(sizeof *h->taps * (size_t)(h->pairs + 1));
+    h->k = malloc(sizeof *h->k * 8 * (size_t)ksize * (size_t)(h->pairs + 1));
+    if (!h->off || !h->taps || !h->k) {
+        hpairs_free(h);
+        return -1;
+    }
+    for (int q = 0; q < h->pairs; q++) {
+        const int a = 2 * q, b = 2 * q + 1;
+        h->off[2 * q] = bounds[2 * a] - x0;
+        h->off[2 * q + 1] = bounds[2 * b] - x0;
+        h->taps[q] = bounds[2 * a + 1] > bounds[2 * b + 1] ? bounds[2 * a + 1] : bounds[2 * b + 1];
+        for (int j = 0; j < ksize; j++)
+            for (int l = 0; l < 4; l++) {
+                h->k[((size_t)q * ksize + j) * 8 + l] = coefs[(size_t)a * ksize + j];
+                h->k[((size_t)q * ksize + j) * 8 + 4 + l] = coefs[(size_t)b * ksize + j];
+            }
+    }
+    return 0;
+}
+
+/* RGB rows only. irow: scratch of 3 * (n + ksize) + 1 ints, n = pixels in
+ * `row`. */
 __attribute__((target("avx2"))) static void hpass_row_avx2(uint8_t *restrict orow,
                                                            const uint8_t *restrict row, int n,
                                                            int x0, int count, const int *bounds,
                                                            const int32_t *coefs, int ksize,
+                                                           const hpairs *hp,
                                                            int32_t *restrict irow)
 {
     const size_t len = (size_t)n * 3;
@@ -157,26 +201,53 @@ __attribute__((target("avx2"))) static void hpass_row_avx2(uint8_t *restrict oro
                             _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + i))));
     for (; i < len; i++)
         irow[i] = row[i];
-    irow[len] = 0; /* the fourth lane of the last pixel */
-    const __m128i half = _mm_set1_epi32(1 << (PRECISION_BITS - 1));
-    for (int x = 0; x < count; x++) {
+    /* Zeros past the row: the fourth lane of the last pixel and the taps
+     * of the shorter output of a pair, whose weights are zero. */
+    for (size_t e = len; e < len + 3 * (size_t)ksize + 1; e++)
+        irow[e] = 0;
+    const __m256i half = _mm256_set1_epi32(1 << (PRECISION_BITS - 1));
+    for (int q = 0; q < hp->pairs; q++) {
+        const int32_t *pa = irow + (size_t)hp->off[2 * q] * 3;
+        const int32_t *pb = irow + (size_t)hp->off[2 * q + 1] * 3;
+        const int32_t *k = hp->k + (size_t)q * ksize * 8;
+        __m256i acc = half;
+        for (int j = 0; j < hp->taps[q]; j++, pa += 3, pb += 3, k += 8) {
+            const __m256i v = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)pa)),
+                _mm_loadu_si128((const __m128i *)pb), 1);
+            acc = _mm256_add_epi32(acc,
+                                   _mm256_mullo_epi32(v, _mm256_loadu_si256((const __m256i *)k)));
+        }
+        acc = _mm256_srai_epi32(acc, PRECISION_BITS);
+        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        w = _mm_packus_epi16(w, w); /* clamps to 0..255 */
+        const uint32_t va = (uint32_t)_mm_cvtsi128_si32(w);
+        const uint32_t vb = (uint32_t)_mm_extract_epi32(w, 1);
+        uint8_t *o = orow + 6 * q;
+        memcpy(o, &va, 4); /* its fourth byte is overwritten next */
+        if (2 * q + 2 < count) {
+            memcpy(o + 3, &vb, 4);
+        } else {
+            o[3] = (uint8_t)vb;
+            o[4] = (uint8_t)(vb >> 8);
+            o[5] = (uint8_t)(vb >> 16);
+        }
+    }
+    const __m128i half4 = _mm_set1_epi32(1 << (PRECISION_BITS - 1));
+    for (int x = 2 * hp->pairs; x < count; x++) {
         const int xn = bounds[2 * x + 1];
         const int32_t *k = coefs + (size_t)x * ksize;
         const int32_t *p = irow + (size_t)(bounds[2 * x] - x0) * 3;
-        __m128i acc = half;
+        __m128i acc = half4;
         for (int j = 0; j < xn; j++, p += 3)
             acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_loadu_si128((const __m128i *)p),
                                                      _mm_set1_epi32(k[j])));
         acc = _mm_srai_epi32(acc, PRECISION_BITS);
-        acc = _mm_packus_epi16(_mm_packs_epi32(acc, acc), acc); /* clamps to 0..255 */
+        acc = _mm_packus_epi16(_mm_packs_epi32(acc, acc), acc);
         const uint32_t v = (uint32_t)_mm_cvtsi128_si32(acc);
-        if (x + 1 < count) {
-            memcpy(orow + 3 * x, &v, 4); /* the fourth byte is the next pixel's, written next */
-        } else {
-            orow[3 * x] = (uint8_t)v;
-            orow[3 * x + 1] = (uint8_t)(v >> 8);
-            orow[3 * x + 2] = (uint8_t)(v >> 16);
-        }
+        orow[3 * x] = (uint8_t)v;
+        orow[3 * x + 1] = (uint8_t)(v >> 8);
+        orow[3 * x + 2] = (uint8_t)(v >> 16);
     }
 }
 
@@ -260,13 +331,15 @@ int sa_image_resample_window(sa_image *out, const sa_image *in, int sx, int sy, 
         uint8_t *dst = need_v ? tmp : out->data;
 #ifdef SA_HAVE_AVX2_PATH
         if (c == 3 && cpu_has_avx2()) {
-            irow = malloc(((size_t)in->w * 3 + 1) * sizeof *irow);
-            if (!irow)
+            hpairs hp = {0};
+            irow = malloc(((size_t)(in->w + hks) * 3 + 1) * sizeof *irow);
+            if (!irow || hpairs_make(&hp, cw, sx, hb, hk, hks) < 0)
                 goto nomem;
             for (int y = y0; y < y1; y++)
                 hpass_row_avx2(dst + (size_t)(y - y0) * out_row,
                                in->data + (size_t)(y - sy) * in_row, in->w, sx, cw, hb, hk, hks,
-                               irow);
+                               &hp, irow);
+            hpairs_free(&hp);
         } else
 #endif
         {
