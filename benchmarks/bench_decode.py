@@ -11,7 +11,9 @@ Each side runs R times, the two alternating, and the best run of each
 counts, so that other work on the machine disturbs the comparison less.
 Two rates are shown: images per second of wall time, and images per
 second of processor time (all threads and DataLoader worker processes
-together), the throughput per core.
+together), the throughput per core. Last, the pixels: the first batch of
+both pipelines before normalisation, as grey levels 0..255, their mean and
+largest absolute difference.
 """
 import argparse
 import os
@@ -64,6 +66,28 @@ def torchvision_rate(root, workers, batch=32):
     return n / dt, cpu() - c0, n
 
 
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def compare_pixels(exe, root, tmp, batch=32):
+    """(images, mean and largest absolute difference in grey levels) of the
+    first batch of selfadapt's loader against torchvision's ToTensor()."""
+    import numpy as np
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+    dump = os.path.join(tmp, "first_batch.f32")
+    subprocess.run([exe, root, "1", str(batch), dump], check=True, capture_output=True)
+    ours = np.fromfile(dump, dtype=np.float32).reshape(-1, 3, 224, 224)
+    mean = np.array(MEAN, dtype=np.float64).reshape(1, 3, 1, 1)
+    std = np.array(STD, dtype=np.float64).reshape(1, 3, 1, 1)
+    ours = (ours.astype(np.float64) * std + mean) * 255.0
+    ds = ImageFolder(root, transform=T.Compose([T.Resize(256), T.CenterCrop(224),
+                                                T.ToTensor()]))
+    theirs = np.stack([ds[i][0].numpy() for i in range(len(ours))]).astype(np.float64) * 255.0
+    d = np.abs(ours - theirs)
+    return len(ours), float(d.mean()), float(d.max())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("exe")
@@ -98,6 +122,7 @@ def main():
             best = lambda runs, i: max(r[i] for r in runs)
             rows.append((threads, workers, best(c_runs, 0), best(p_runs, 0), best(c_runs, 1),
                          best(p_runs, 1)))
+        agreement = compare_pixels(args.exe, root, tmp)
         print("decode + resize 256 + crop 224 + normalise, images/s "
               f"(best of {max(1, args.repeat)})")
         print(f"{'threads':>7} {'selfadapt':>10} {'torchvision':>12} {'ratio':>7}"
@@ -105,6 +130,9 @@ def main():
         for threads, workers, c, p, cc, pc in rows:
             print(f"{threads:>7} {c:>10.1f} {p:>12.1f} {c / p:>6.2f}x   {'':>9} {cc:>10.1f} "
                   f"{pc:>12.1f} {cc / pc:>6.2f}x   (DataLoader workers {workers})")
+        n, mad, worst = agreement
+        print(f"pixels of the first {n} images against torchvision, before normalisation: "
+              f"mean |difference| {mad:.4f} grey levels, largest {worst:.3f}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include "fs.h"
 #include "image.h"
+#include "resample.h"
 
 /* ---- JPEG -------------------------------------------------------------- */
 
@@ -94,7 +95,6 @@ typedef struct geo_plan {
     int w, h;             /* decoded size */
     int rw, rh;           /* after the resize (w x h without one) */
     int ox, oy, cw, ch;   /* the kept window of the rw x rh result */
-    int x0, y0, x1, y1;   /* the source pixels that window reads */
 } geo_plan;
 
 static int geo_plan_make(geo_plan *p, int w, int h, int c, const sa_geometry *g, const char *name,
@@ -124,38 +124,35 @@ static int geo_plan_make(geo_plan *p, int w, int h, int c, const sa_geometry *g,
         sa_image_center_crop_offsets(p->rw, p->rh, g->crop, g->crop, &p->ox, &p->oy);
         p->cw = p->ch = g->crop;
     }
-    if (sa_image_resample_source(w, h, p->rw, p->rh, p->ox, p->oy, p->cw, p->ch,
-                                 SA_RESAMPLE_BILINEAR, &p->x0, &p->y0, &p->x1, &p->y1) < 0)
-        return sa_error_set(err, SA_ENOMEM, "image", "out of memory");
     return 0;
 }
 
-/* The plan's window of `win`, a part of the decoded image whose top-left
- * pixel is (sx, sy). */
-static int geo_plan_apply(sa_image **out, const geo_plan *p, const sa_image *win, int sx, int sy,
+/* The result image and the resampler that fills it. */
+static int geo_plan_start(sa_image **win, sa__resampler **r, const geo_plan *p, int c,
                           sa_error *err)
 {
-    sa_image *im;
-    int rc = sa_image_new(&im, p->cw, p->ch, win->c, err);
+    int rc = sa_image_new(win, p->cw, p->ch, c, err);
     if (rc < 0)
         return rc;
-    rc = sa_image_resample_window(im, win, sx, sy, p->w, p->h, p->rw, p->rh, p->ox, p->oy,
-                                  SA_RESAMPLE_BILINEAR, err);
+    rc = sa__resampler_new(r, *win, p->w, p->h, p->rw, p->rh, p->ox, p->oy, SA_RESAMPLE_BILINEAR,
+                           err);
     if (rc < 0) {
-        sa_image_free(im);
-        return rc;
+        sa_image_free(*win);
+        *win = NULL;
     }
-    *out = im;
-    return 0;
+    return rc;
 }
 
-/* Decoded rows and columns beyond the ones read: a cropped decode treats
- * the crop's edges as image edges when it upsamples chroma, so pixels next
- * to them may differ from a full decode; these margins keep such pixels
- * out of what is read. */
+/* Decoded columns beyond the ones read: a cropped decode treats the
+ * crop's edges as image edges when it upsamples chroma, so the pixels next
+ * to them may differ from a full decode; the margin keeps them out of what
+ * is read. Rows: libjpeg-turbo's skipping keeps the upsampling context, a
+ * couple of extra rows are decoded all the same. */
 #define JPEG_MARGIN_X 4
 #define JPEG_MARGIN_Y 2
 
+/* Decode, row by row, only the rows and (with libjpeg-turbo) the columns
+ * the geometry reads, each row handed to the resampler as it comes. */
 static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, int desired,
                                 const sa_geometry *g, const char *name, int strict,
                                 sa_error *err)
@@ -163,13 +160,17 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
     struct jpeg_decompress_struct cinfo;
     jpeg_err jerr;
     jerr.warnings = 0;
-    uint8_t *volatile pix = NULL;
+    uint8_t *volatile line = NULL;
+    sa_image *volatile win = NULL;
+    sa__resampler *volatile rs = NULL;
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = jpeg_on_error;
     jerr.pub.emit_message = jpeg_on_message;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        free(pix);
+        free(line);
+        sa__resampler_free(rs);
+        sa_image_free(win);
         return sa_error_set(err, SA_EFORMAT, "image", "%s: bad JPEG: %s", name, jerr.msg);
     }
     jpeg_create_decompress(&cinfo);
@@ -186,41 +187,47 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
         return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
     }
     geo_plan p;
+    sa_image *im = NULL;
+    sa__resampler *r = NULL;
     int rc = geo_plan_make(&p, w, h, want, g, name, err);
+    if (rc == 0)
+        rc = geo_plan_start(&im, &r, &p, want, err);
     if (rc < 0) {
         jpeg_destroy_decompress(&cinfo);
         return rc;
     }
-    int ys = p.y0 - JPEG_MARGIN_Y, ye = p.y1 + JPEG_MARGIN_Y;
-    ys = ys < 0 ? 0 : ys;
-    ye = ye > h ? h : ye;
+    win = im;
+    rs = r;
+    int x0, y0, x1, y1;
+    sa__resampler_source(r, &x0, &y0, &x1, &y1);
+    int ys = y0 - JPEG_MARGIN_Y < 0 ? 0 : y0 - JPEG_MARGIN_Y;
     JDIMENSION xoff = 0, xw = (JDIMENSION)w;
 #if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 1005000
-    const int xs = p.x0 - JPEG_MARGIN_X < 0 ? 0 : p.x0 - JPEG_MARGIN_X;
-    const int xe = p.x1 + JPEG_MARGIN_X > w ? w : p.x1 + JPEG_MARGIN_X;
+    const int xs = x0 - JPEG_MARGIN_X < 0 ? 0 : x0 - JPEG_MARGIN_X;
+    const int xe = x1 + JPEG_MARGIN_X > w ? w : x1 + JPEG_MARGIN_X;
     if (xe - xs < w) {
         xoff = (JDIMENSION)xs;
         xw = (JDIMENSION)(xe - xs);
         jpeg_crop_scanline(&cinfo, &xoff, &xw); /* widened to whole iMCUs */
     }
     if (ys > 0)
-        ys = (int)jpeg_skip_scanlines(&cinfo, (JDIMENSION)ys);
-#else
-    ys = 0; /* plain libjpeg decodes whole rows from the top */
+        jpeg_skip_scanlines(&cinfo, (JDIMENSION)ys);
 #endif
     const size_t row = (size_t)xw * (size_t)want;
-    pix = malloc(row * (size_t)(ye - ys));
-    if (!pix) {
+    line = malloc(row);
+    if (!line) {
         jpeg_destroy_decompress(&cinfo);
+        sa__resampler_free(r);
+        sa_image_free(im);
         return sa_error_set(err, SA_ENOMEM, "image", "%s: out of memory", name);
     }
-    while ((int)cinfo.output_scanline < ye) {
-        JSAMPROW rows[8];
-        int n = ye - (int)cinfo.output_scanline;
-        n = n > 8 ? 8 : n;
-        for (int i = 0; i < n; i++)
-            rows[i] = pix + (size_t)((int)cinfo.output_scanline - ys + i) * row;
-        jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
+    const size_t skip = (size_t)(x0 - (int)xoff) * (size_t)want;
+    while ((int)cinfo.output_scanline < y1) {
+        const int y = (int)cinfo.output_scanline;
+        JSAMPROW rp = line;
+        jpeg_read_scanlines(&cinfo, &rp, 1);
+        if (y >= y0)
+            sa__resampler_push(r, line + skip);
     }
     if (strict) {
         /* Read to the end, so that damage below the window is seen too. */
@@ -229,22 +236,22 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
             jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
 #else
         while (cinfo.output_scanline < cinfo.output_height) {
-            JSAMPROW r = pix;
-            jpeg_read_scanlines(&cinfo, &r, 1);
+            JSAMPROW rp = line;
+            jpeg_read_scanlines(&cinfo, &rp, 1);
         }
 #endif
         jpeg_finish_decompress(&cinfo);
     }
     jpeg_destroy_decompress(&cinfo);
+    free(line);
+    sa__resampler_free(r);
     if (strict && jerr.warnings > 0) {
-        free(pix);
+        sa_image_free(im);
         return sa_error_set(err, SA_EFORMAT, "image", "%s: truncated or corrupt JPEG: %s", name,
                             jerr.warning);
     }
-    sa_image win = {(int)xw, ye - ys, want, pix};
-    rc = geo_plan_apply(out, &p, &win, (int)xoff, ys, err);
-    free(pix);
-    return rc;
+    *out = im;
+    return 0;
 }
 
 sa_geometry sa_geometry_imagenet(void)
@@ -269,9 +276,20 @@ int sa_image_decode_geometry(sa_image **out, const void *buf, size_t size, int d
     if (rc < 0)
         return rc;
     geo_plan p;
+    sa_image *res = NULL;
+    sa__resampler *r = NULL;
     rc = geo_plan_make(&p, im->w, im->h, im->c, g, name, err);
     if (rc == 0)
-        rc = geo_plan_apply(out, &p, im, 0, 0, err);
+        rc = geo_plan_start(&res, &r, &p, im->c, err);
+    if (rc == 0) {
+        int x0, y0, x1, y1;
+        sa__resampler_source(r, &x0, &y0, &x1, &y1);
+        const size_t row = (size_t)im->w * (size_t)im->c;
+        for (int y = y0; y < y1; y++)
+            sa__resampler_push(r, im->data + (size_t)y * row + (size_t)x0 * (size_t)im->c);
+        sa__resampler_free(r);
+        *out = res;
+    }
     sa_image_free(im);
     return rc;
 }

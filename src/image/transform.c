@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "resample.h"
 
 #define PRECISION_BITS (32 - 8 - 2)
 
@@ -132,17 +133,6 @@ static void vpass_row(uint8_t *restrict orow, const uint8_t *const *rows, int yn
     }
 }
 
-/* AVX2 versions, chosen at run time: the same 32-bit integer sums, several
- * lanes at a time, so the bytes are the same as the scalar loops'. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define SA_HAVE_AVX2_PATH 1
-
-static int cpu_has_avx2(void)
-{
-    return __builtin_cpu_supports("avx2");
-}
-
 /* The horizontal coefficients of an RGB pass laid out for AVX2: outputs go
  * in pairs, one per 128-bit half, each tap's weight repeated over a
  * pixel's lanes; weights past an output's own taps are zero. */
@@ -183,6 +173,17 @@ static int hpairs_make(hpairs *h, int count, int x0, const int *bounds, const in
             }
     }
     return 0;
+}
+
+/* AVX2 versions, chosen at run time: the same 32-bit integer sums, several
+ * lanes at a time, so the bytes are the same as the scalar loops'. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SA_HAVE_AVX2_PATH 1
+
+static int cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
 }
 
 /* RGB rows only. irow: scratch of 3 * (n + ksize) + 1 ints, n = pixels in
@@ -277,6 +278,139 @@ __attribute__((target("avx2"))) static size_t vpass_row_avx2(uint8_t *restrict o
 }
 #endif
 
+/* ---- streaming resampler ---------------------------------------------- */
+
+struct sa__resampler {
+    sa_image *out;            /* the window being filled (borrowed) */
+    int c, cw, ch;
+    int need_h, need_v;
+    int *hb, *vb;             /* bounds of the window's outputs */
+    int32_t *hk, *vk;
+    int hks, vks;
+    int x0, y0, x1, y1;       /* the source pixels read */
+    int y;                    /* next source row expected */
+    int next;                 /* next output row */
+    int avx2;
+    hpairs hp;                /* AVX2 horizontal pass (RGB) */
+    int32_t *irow;
+    uint8_t *ring;            /* horizontally resampled rows, row y at (y - y0) % vks */
+    const uint8_t **rows;
+};
+
+void sa__resampler_free(sa__resampler *r)
+{
+    if (!r)
+        return;
+    free(r->hb);
+    free(r->hk);
+    free(r->vb);
+    free(r->vk);
+    hpairs_free(&r->hp);
+    free(r->irow);
+    free(r->ring);
+    free(r->rows);
+    free(r);
+}
+
+int sa__resampler_new(sa__resampler **out, sa_image *win, int fw, int fh, int ow, int oh, int ox,
+                      int oy, sa_resample_filter filter, sa_error *err)
+{
+    if (filter != SA_RESAMPLE_BOX && filter != SA_RESAMPLE_BILINEAR)
+        return sa_error_set(err, SA_EINVAL, "image", "resample: unknown filter %d", (int)filter);
+    const int cw = win->w, ch = win->h, c = win->c;
+    if (fw <= 0 || fh <= 0 || ow <= 0 || oh <= 0 || ox < 0 || oy < 0 || ox + cw > ow ||
+        oy + ch > oh)
+        return sa_error_set(err, SA_EINVAL, "image",
+                            "resample: window %dx%d+%d+%d outside a %dx%d result", cw, ch, ox, oy,
+                            ow, oh);
+    sa__resampler *r = calloc(1, sizeof *r);
+    if (!r)
+        return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
+    r->out = win;
+    r->c = c;
+    r->cw = cw;
+    r->ch = ch;
+    r->need_h = ow != fw;
+    r->need_v = oh != fh;
+    r->x0 = ox, r->x1 = ox + cw, r->y0 = oy, r->y1 = oy + ch;
+    if (r->need_h) {
+        if (!(r->hks = precompute(fw, ow, ox, cw, filter, &r->hb, &r->hk)))
+            goto nomem;
+        r->x0 = r->hb[0];
+        r->x1 = r->hb[2 * (cw - 1)] + r->hb[2 * (cw - 1) + 1];
+    }
+    if (r->need_v) {
+        if (!(r->vks = precompute(fh, oh, oy, ch, filter, &r->vb, &r->vk)))
+            goto nomem;
+        r->y0 = r->vb[0];
+        r->y1 = r->vb[2 * (ch - 1)] + r->vb[2 * (ch - 1) + 1];
+        r->ring = malloc((size_t)r->vks * (size_t)cw * (size_t)c);
+        r->rows = malloc((size_t)r->vks * sizeof *r->rows);
+        if (!r->ring || !r->rows)
+            goto nomem;
+    }
+    r->y = r->y0;
+#ifdef SA_HAVE_AVX2_PATH
+    r->avx2 = cpu_has_avx2();
+    if (r->need_h && c == 3 && r->avx2) {
+        r->irow = malloc(((size_t)(r->x1 - r->x0 + r->hks) * 3 + 1) * sizeof *r->irow);
+        if (!r->irow || hpairs_make(&r->hp, cw, r->x0, r->hb, r->hk, r->hks) < 0)
+            goto nomem;
+    }
+#endif
+    *out = r;
+    return 0;
+nomem:
+    sa__resampler_free(r);
+    return sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
+}
+
+void sa__resampler_source(const sa__resampler *r, int *x0, int *y0, int *x1, int *y1)
+{
+    *x0 = r->x0, *y0 = r->y0, *x1 = r->x1, *y1 = r->y1;
+}
+
+int sa__resampler_done(const sa__resampler *r)
+{
+    return r->y >= r->y1;
+}
+
+void sa__resampler_push(sa__resampler *r, const uint8_t *row)
+{
+    SA_ASSERT(r->y < r->y1);
+    const int y = r->y++;
+    const size_t out_row = (size_t)r->cw * (size_t)r->c;
+    uint8_t *dst = r->need_v ? r->ring + (size_t)((y - r->y0) % r->vks) * out_row
+                             : r->out->data + (size_t)(y - r->y0) * out_row;
+    if (!r->need_h)
+        memcpy(dst, row, out_row);
+#ifdef SA_HAVE_AVX2_PATH
+    else if (r->irow)
+        hpass_row_avx2(dst, row, r->x1 - r->x0, r->x0, r->cw, r->hb, r->hk, r->hks, &r->hp,
+                       r->irow);
+#endif
+    else
+        hpass_row(dst, row, r->x0, r->c, r->cw, r->hb, r->hk, r->hks);
+    if (!r->need_v)
+        return;
+    /* Every output whose taps end at this row. */
+    while (r->next < r->ch && r->vb[2 * r->next] + r->vb[2 * r->next + 1] <= y + 1) {
+        const int o = r->next++, ymin = r->vb[2 * o], yn = r->vb[2 * o + 1];
+        for (int j = 0; j < yn; j++)
+            r->rows[j] = r->ring + (size_t)((ymin + j - r->y0) % r->vks) * out_row;
+        uint8_t *orow = r->out->data + (size_t)o * out_row;
+        const int32_t *k = r->vk + (size_t)o * r->vks;
+        size_t done = 0;
+#ifdef SA_HAVE_AVX2_PATH
+        if (r->avx2)
+            done = vpass_row_avx2(orow, r->rows, yn, k, out_row);
+#endif
+        vpass_row(orow, r->rows, yn, k, done, out_row);
+    }
+}
+
+/* ---- whole-image resampling ------------------------------------------- */
+
 int sa_image_resample_window(sa_image *out, const sa_image *in, int sx, int sy, int fw, int fh,
                              int ow, int oh, int ox, int oy, sa_resample_filter filter,
                              sa_error *err)
@@ -284,110 +418,23 @@ int sa_image_resample_window(sa_image *out, const sa_image *in, int sx, int sy, 
     if (out->c != in->c)
         return sa_error_set(err, SA_EINVAL, "image", "resample: %d channels into %d", in->c,
                             out->c);
-    if (filter != SA_RESAMPLE_BOX && filter != SA_RESAMPLE_BILINEAR)
-        return sa_error_set(err, SA_EINVAL, "image", "resample: unknown filter %d", (int)filter);
-    const int c = in->c, cw = out->w, ch = out->h;
-    if (fw <= 0 || fh <= 0 || ow <= 0 || oh <= 0 || ox < 0 || oy < 0 || ox + cw > ow ||
-        oy + ch > oh)
-        return sa_error_set(err, SA_EINVAL, "image",
-                            "resample: window %dx%d+%d+%d outside a %dx%d result", cw, ch, ox, oy,
-                            ow, oh);
-    const int need_h = ow != fw, need_v = oh != fh;
-    int *hb = NULL, *vb = NULL;
-    int32_t *hk = NULL, *vk = NULL;
-    uint8_t *tmp = NULL;
-    int32_t *irow = NULL;
-    const uint8_t **rows = NULL;
-    int hks = 0, vks = 0, rc = 0;
-    if (need_h && !(hks = precompute(fw, ow, ox, cw, filter, &hb, &hk)))
-        goto nomem;
-    if (need_v && !(vks = precompute(fh, oh, oy, ch, filter, &vb, &vk)))
-        goto nomem;
-    /* The source columns and rows the outputs read, in full-image terms. */
-    int x0 = ox, x1 = ox + cw, y0 = oy, y1 = oy + ch;
-    if (need_h) {
-        x0 = hb[0];
-        x1 = hb[2 * (cw - 1)] + hb[2 * (cw - 1) + 1];
-    }
-    if (need_v) {
-        y0 = vb[0];
-        y1 = vb[2 * (ch - 1)] + vb[2 * (ch - 1) + 1];
-    }
+    sa__resampler *r = NULL;
+    int rc = sa__resampler_new(&r, out, fw, fh, ow, oh, ox, oy, filter, err);
+    if (rc < 0)
+        return rc;
+    int x0, y0, x1, y1;
+    sa__resampler_source(r, &x0, &y0, &x1, &y1);
     if (x0 < sx || y0 < sy || x1 > sx + in->w || y1 > sy + in->h) {
-        rc = sa_error_set(err, SA_EINVAL, "image",
-                          "resample: source window %dx%d+%d+%d misses pixels %d..%d x %d..%d",
-                          in->w, in->h, sx, sy, x0, x1, y0, y1);
-        goto done;
+        sa__resampler_free(r);
+        return sa_error_set(err, SA_EINVAL, "image",
+                            "resample: source window %dx%d+%d+%d misses pixels %d..%d x %d..%d",
+                            in->w, in->h, sx, sy, x0, x1, y0, y1);
     }
-    const size_t in_row = (size_t)in->w * c, out_row = (size_t)cw * c;
-    /* Horizontal pass over the rows the vertical pass reads; without one,
-     * the rows are read where they are. */
-    const uint8_t *src = in->data + (size_t)(y0 - sy) * in_row + (size_t)(x0 - sx) * c;
-    size_t src_row = in_row;
-    if (need_h) {
-        tmp = malloc((size_t)(y1 - y0) * out_row);
-        if (!tmp)
-            goto nomem;
-        uint8_t *dst = need_v ? tmp : out->data;
-#ifdef SA_HAVE_AVX2_PATH
-        if (c == 3 && cpu_has_avx2()) {
-            hpairs hp = {0};
-            irow = malloc(((size_t)(in->w + hks) * 3 + 1) * sizeof *irow);
-            if (!irow || hpairs_make(&hp, cw, sx, hb, hk, hks) < 0)
-                goto nomem;
-            for (int y = y0; y < y1; y++)
-                hpass_row_avx2(dst + (size_t)(y - y0) * out_row,
-                               in->data + (size_t)(y - sy) * in_row, in->w, sx, cw, hb, hk, hks,
-                               &hp, irow);
-            hpairs_free(&hp);
-        } else
-#endif
-        {
-            for (int y = y0; y < y1; y++)
-                hpass_row(dst + (size_t)(y - y0) * out_row, in->data + (size_t)(y - sy) * in_row,
-                          sx, c, cw, hb, hk, hks);
-        }
-        if (!need_v)
-            goto done;
-        src = tmp;
-        src_row = out_row;
-    }
-    if (need_v) {
-        rows = malloc((size_t)vks * sizeof *rows);
-        if (!rows)
-            goto nomem;
-#ifdef SA_HAVE_AVX2_PATH
-        const int avx2 = cpu_has_avx2();
-#endif
-        for (int y = 0; y < ch; y++) {
-            const int ymin = vb[2 * y] - y0, yn = vb[2 * y + 1];
-            for (int j = 0; j < yn; j++)
-                rows[j] = src + (size_t)(ymin + j) * src_row;
-            uint8_t *orow = out->data + (size_t)y * out_row;
-            const int32_t *k = vk + (size_t)y * vks;
-            size_t done = 0;
-#ifdef SA_HAVE_AVX2_PATH
-            if (avx2)
-                done = vpass_row_avx2(orow, rows, yn, k, out_row);
-#endif
-            vpass_row(orow, rows, yn, k, done, out_row);
-        }
-    } else {
-        for (int y = 0; y < ch; y++)
-            memcpy(out->data + (size_t)y * out_row, src + (size_t)y * src_row, out_row);
-    }
-    goto done;
-nomem:
-    rc = sa_error_set(err, SA_ENOMEM, "image", "resample: out of memory");
-done:
-    free(irow);
-    free(rows);
-    free(tmp);
-    free(hb);
-    free(hk);
-    free(vb);
-    free(vk);
-    return rc;
+    const size_t in_row = (size_t)in->w * (size_t)in->c;
+    for (int y = y0; y < y1; y++)
+        sa__resampler_push(r, in->data + (size_t)(y - sy) * in_row + (size_t)(x0 - sx) * in->c);
+    sa__resampler_free(r);
+    return 0;
 }
 
 int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter filter,
