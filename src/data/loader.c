@@ -36,7 +36,6 @@ struct sa_loader {
     ring_slot ring[MAX_PREFETCH + 1];
     int head, tail, filled;    /* ring of depth + 1 slots */
     int stop;
-    float lut[3][256]; /* level -> (level/255 - mean) / std, per channel */
 };
 
 sa_loader_options sa_loader_options_default(void)
@@ -104,27 +103,10 @@ static int load_image(const sa_loader *ld, size_t src_index, sa_image **out, int
     return 0;
 }
 
-/* Pack an 8-bit HWC image into NCHW floats, (v/255 - mean) / std, one
- * pass over the pixels through the per-channel tables. */
+/* Pack an 8-bit HWC image into NCHW floats, (v/255 - mean) / std. */
 static void pack(const sa_loader *ld, float *dst, const sa_image *im)
 {
-    const size_t plane = (size_t)im->w * (size_t)im->h;
-    const uint8_t *src = im->data;
-    if (im->c == 3) {
-        const float *l0 = ld->lut[0], *l1 = ld->lut[1], *l2 = ld->lut[2];
-        float *restrict d0 = dst, *restrict d1 = dst + plane, *restrict d2 = dst + 2 * plane;
-        for (size_t p = 0; p < plane; p++, src += 3) {
-            d0[p] = l0[src[0]];
-            d1[p] = l1[src[1]];
-            d2[p] = l2[src[2]];
-        }
-        return;
-    }
-    for (int k = 0; k < im->c; k++) {
-        const float *lut = ld->lut[k % 3];
-        for (size_t p = 0; p < plane; p++)
-            dst[(size_t)k * plane + p] = lut[src[p * (size_t)im->c + (size_t)k]];
-    }
+    sa_image_to_chw(dst, im, ld->opt.mean, ld->opt.std);
 }
 
 /* Errors that mean "this image is unreadable", as opposed to a failure of
@@ -332,12 +314,6 @@ int sa_loader_new(sa_loader **out, const sa_source *src, const sa_loader_options
     }
     ld->src = src;
     ld->opt = *o;
-    for (int k = 0; k < 3; k++) {
-        const float scale = 1.0f / (255.0f * o->std[k]);
-        const float shift = o->mean[k] / o->std[k];
-        for (int v = 0; v < 256; v++)
-            ld->lut[k][v] = (float)v * scale - shift;
-    }
     ld->order = perm;
     ld->count = (o->limit && o->limit < total) ? o->limit : total;
     ld->depth = o->prefetch < 0 ? 0 : (o->prefetch > MAX_PREFETCH ? MAX_PREFETCH : o->prefetch);

@@ -143,6 +143,12 @@ void sa_image_center_crop_offsets(int iw, int ih, int w, int h, int *left, int *
  * crop 224 x 224. */
 int sa_image_imagenet_geometry(sa_image **out, const sa_image *in, sa_error *err);
 
+/* Planar floats from an 8-bit image: dst[k][y][x] = (v / 255 - mean) / std
+ * for channel k, computed in float as v * (1 / (255 * std[k])) -
+ * mean[k] / std[k] (the same bits on every path); dst holds c * h * w
+ * floats. A grey image uses mean[0] and std[0]. */
+void sa_image_to_chw(float *dst, const sa_image *im, const float mean[3], const float std[3]);
+
 /* ---- IDX files (MNIST / Fashion-MNIST), gzip or plain ------------------ */
 typedef struct sa_idx {
     int ndim;

@@ -518,6 +518,35 @@ static void test_resample_window(void **state)
     sa_image_free(in);
 }
 
+/* Planar floats, bit for bit (v * (1 / (255 std)) - mean / std), on the
+ * vector path (runs of 8 pixels) and the tail alike. */
+static void test_to_chw(void **state)
+{
+    (void)state;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const int sizes[][2] = {{13, 7}, {224, 224}, {1, 1}, {8, 1}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *im = textured(sizes[i][0], sizes[i][1], c, (uint32_t)i);
+            const size_t plane = (size_t)im->w * (size_t)im->h;
+            float *x = malloc(plane * (size_t)c * sizeof *x);
+            assert_non_null(x);
+            sa_image_to_chw(x, im, mean, std);
+            for (int k = 0; k < c; k++) {
+                const float scale = 1.0f / (255.0f * std[k]);
+                const float shift = mean[k] / std[k];
+                for (size_t q = 0; q < plane; q++) {
+                    const float want = (float)im->data[q * (size_t)c + (size_t)k] * scale - shift;
+                    if (memcmp(&want, &x[(size_t)k * plane + q], sizeof want) != 0)
+                        fail_msg("%dx%dx%d: channel %d pixel %zu: %.9g, not %.9g", im->w, im->h,
+                                 c, k, q, (double)x[(size_t)k * plane + q], (double)want);
+                }
+            }
+            free(x);
+            sa_image_free(im);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_options_and_strict),
         cmocka_unit_test(test_decode_geometry_matches_steps),
         cmocka_unit_test(test_resample_window),
+        cmocka_unit_test(test_to_chw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
