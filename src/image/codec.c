@@ -214,20 +214,24 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
         jpeg_skip_scanlines(&cinfo, (JDIMENSION)ys);
 #endif
     const size_t row = (size_t)xw * (size_t)want;
-    line = malloc(row);
+    /* libjpeg-turbo writes rows that start on a 16- or 32-byte boundary with
+     * non-temporal stores, which send them past the cache; the row is read
+     * back at once, so it starts 8 bytes past a boundary. */
+    line = malloc(row + 40);
     if (!line) {
         jpeg_destroy_decompress(&cinfo);
         sa__resampler_free(r);
         sa_image_free(im);
         return sa_error_set(err, SA_ENOMEM, "image", "%s: out of memory", name);
     }
+    uint8_t *const cached = line + (32 - (uintptr_t)line % 32) % 32 + 8;
     const size_t skip = (size_t)(x0 - (int)xoff) * (size_t)want;
     while ((int)cinfo.output_scanline < y1) {
         const int y = (int)cinfo.output_scanline;
-        JSAMPROW rp = line;
+        JSAMPROW rp = cached;
         jpeg_read_scanlines(&cinfo, &rp, 1);
         if (y >= y0)
-            sa__resampler_push(r, line + skip);
+            sa__resampler_push(r, cached + skip);
     }
     if (strict) {
         /* Read to the end, so that damage below the window is seen too. */
@@ -236,7 +240,7 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
             jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
 #else
         while (cinfo.output_scanline < cinfo.output_height) {
-            JSAMPROW rp = line;
+            JSAMPROW rp = cached;
             jpeg_read_scanlines(&cinfo, &rp, 1);
         }
 #endif

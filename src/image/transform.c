@@ -148,6 +148,8 @@ static void hpairs_free(hpairs *h)
     free(h->off);
     free(h->taps);
     free(h->k);
+    h->off = h->taps = NULL;
+    h->k = NULL;
 }
 
 static int hpairs_make(hpairs *h, int count, int x0, const int *bounds, const int32_t *coefs,
@@ -186,36 +188,28 @@ static int cpu_has_avx2(void)
     return __builtin_cpu_supports("avx2");
 }
 
-/* RGB rows only. irow: scratch of 3 * (n + ksize) + 1 ints, n = pixels in
- * `row`. */
+/* RGB rows only. `row`: the row's pixels from x0, followed by at least
+ * 3 * ksize + 1 readable bytes (zeros): the fourth byte read with each
+ * pixel and the taps of the shorter output of a pair, whose weights are
+ * zero. */
 __attribute__((target("avx2"))) static void hpass_row_avx2(uint8_t *restrict orow,
-                                                           const uint8_t *restrict row, int n,
-                                                           int x0, int count, const int *bounds,
+                                                           const uint8_t *restrict row, int x0,
+                                                           int count, const int *bounds,
                                                            const int32_t *coefs, int ksize,
-                                                           const hpairs *hp,
-                                                           int32_t *restrict irow)
+                                                           const hpairs *hp)
 {
-    const size_t len = (size_t)n * 3;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        _mm256_storeu_si256((__m256i *)(irow + i),
-                            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + i))));
-    for (; i < len; i++)
-        irow[i] = row[i];
-    /* Zeros past the row: the fourth lane of the last pixel and the taps
-     * of the shorter output of a pair, whose weights are zero. */
-    for (size_t e = len; e < len + 3 * (size_t)ksize + 1; e++)
-        irow[e] = 0;
     const __m256i half = _mm256_set1_epi32(1 << (PRECISION_BITS - 1));
     for (int q = 0; q < hp->pairs; q++) {
-        const int32_t *pa = irow + (size_t)hp->off[2 * q] * 3;
-        const int32_t *pb = irow + (size_t)hp->off[2 * q + 1] * 3;
+        const uint8_t *pa = row + (size_t)hp->off[2 * q] * 3;
+        const uint8_t *pb = row + (size_t)hp->off[2 * q + 1] * 3;
         const int32_t *k = hp->k + (size_t)q * ksize * 8;
         __m256i acc = half;
         for (int j = 0; j < hp->taps[q]; j++, pa += 3, pb += 3, k += 8) {
-            const __m256i v = _mm256_inserti128_si256(
-                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)pa)),
-                _mm_loadu_si128((const __m128i *)pb), 1);
+            int32_t ua, ub;
+            memcpy(&ua, pa, 4);
+            memcpy(&ub, pb, 4);
+            const __m256i v = _mm256_cvtepu8_epi32(
+                _mm_unpacklo_epi32(_mm_cvtsi32_si128(ua), _mm_cvtsi32_si128(ub)));
             acc = _mm256_add_epi32(acc,
                                    _mm256_mullo_epi32(v, _mm256_loadu_si256((const __m256i *)k)));
         }
@@ -238,11 +232,14 @@ __attribute__((target("avx2"))) static void hpass_row_avx2(uint8_t *restrict oro
     for (int x = 2 * hp->pairs; x < count; x++) {
         const int xn = bounds[2 * x + 1];
         const int32_t *k = coefs + (size_t)x * ksize;
-        const int32_t *p = irow + (size_t)(bounds[2 * x] - x0) * 3;
+        const uint8_t *p = row + (size_t)(bounds[2 * x] - x0) * 3;
         __m128i acc = half4;
-        for (int j = 0; j < xn; j++, p += 3)
-            acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_loadu_si128((const __m128i *)p),
+        for (int j = 0; j < xn; j++, p += 3) {
+            int32_t u;
+            memcpy(&u, p, 4);
+            acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(u)),
                                                      _mm_set1_epi32(k[j])));
+        }
         acc = _mm_srai_epi32(acc, PRECISION_BITS);
         acc = _mm_packus_epi16(_mm_packs_epi32(acc, acc), acc);
         const uint32_t v = (uint32_t)_mm_cvtsi128_si32(acc);
@@ -292,7 +289,7 @@ struct sa__resampler {
     int next;                 /* next output row */
     int avx2;
     hpairs hp;                /* AVX2 horizontal pass (RGB) */
-    int32_t *irow;
+    uint8_t *line;            /* a source row and zeros after it, for the AVX2 pass */
     uint8_t *ring;            /* horizontally resampled rows, row y at (y - y0) % vks */
     const uint8_t **rows;
 };
@@ -306,7 +303,7 @@ void sa__resampler_free(sa__resampler *r)
     free(r->vb);
     free(r->vk);
     hpairs_free(&r->hp);
-    free(r->irow);
+    free(r->line);
     free(r->ring);
     free(r->rows);
     free(r);
@@ -353,9 +350,11 @@ int sa__resampler_new(sa__resampler **out, sa_image *win, int fw, int fh, int ow
 #ifdef SA_HAVE_AVX2_PATH
     r->avx2 = cpu_has_avx2();
     if (r->need_h && c == 3 && r->avx2) {
-        r->irow = malloc(((size_t)(r->x1 - r->x0 + r->hks) * 3 + 1) * sizeof *r->irow);
-        if (!r->irow || hpairs_make(&r->hp, cw, r->x0, r->hb, r->hk, r->hks) < 0)
+        const size_t len = (size_t)(r->x1 - r->x0) * 3, pad = 3 * (size_t)r->hks + 4;
+        r->line = malloc(len + pad);
+        if (!r->line || hpairs_make(&r->hp, cw, r->x0, r->hb, r->hk, r->hks) < 0)
             goto nomem;
+        memset(r->line + len, 0, pad);
     }
 #endif
     *out = r;
@@ -385,9 +384,10 @@ void sa__resampler_push(sa__resampler *r, const uint8_t *row)
     if (!r->need_h)
         memcpy(dst, row, out_row);
 #ifdef SA_HAVE_AVX2_PATH
-    else if (r->irow)
-        hpass_row_avx2(dst, row, r->x1 - r->x0, r->x0, r->cw, r->hb, r->hk, r->hks, &r->hp,
-                       r->irow);
+    else if (r->line) {
+        memcpy(r->line, row, (size_t)(r->x1 - r->x0) * 3);
+        hpass_row_avx2(dst, r->line, r->x0, r->cw, r->hb, r->hk, r->hks, &r->hp);
+    }
 #endif
     else
         hpass_row(dst, row, r->x0, r->c, r->cw, r->hb, r->hk, r->hks);
