@@ -93,7 +93,7 @@ int sa_image_pad(sa_image **out, const sa_image *in, int pad, sa_error *err)
     return 0;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SA_NO_SIMD)
 #include <immintrin.h>
 
 /* RGB pixels 8 at a time: the bytes of each channel gathered with one

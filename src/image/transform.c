@@ -4,7 +4,16 @@
  * separable, horizontal pass first into an 8-bit intermediate, filter
  * support scaled by the downscale factor, weights normalised in double and
  * turned into fixed-point coefficients with 22 fractional bits, each sum
- * started at 2^21 (rounding) and clamped to 0..255. */
+ * started at 2^21 (rounding) and clamped to 0..255.
+ *
+ * The work is done by a streaming resampler (resample.h): source rows go
+ * through the horizontal pass as they arrive into a ring of as many rows
+ * as the vertical kernel has taps, and each output row is made as soon as
+ * its last source row is in. Only a window of the result can be asked
+ * for: its coefficients are those of the full geometry, so its bytes are
+ * the same window of the full result. On x86-64 with AVX2 both passes run
+ * several lanes at a time with the same 32-bit integer arithmetic
+ * (building with -DSA_NO_SIMD keeps the scalar loops only). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +161,17 @@ static void hpairs_free(hpairs *h)
     h->k = NULL;
 }
 
+/* AVX2 versions, chosen at run time: the same 32-bit integer sums, several
+ * lanes at a time, so the bytes are the same as the scalar loops'. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SA_NO_SIMD)
+#include <immintrin.h>
+#define SA_HAVE_AVX2_PATH 1
+
+static int cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
 static int hpairs_make(hpairs *h, int count, int x0, const int *bounds, const int32_t *coefs,
                        int ksize)
 {
@@ -175,17 +195,6 @@ static int hpairs_make(hpairs *h, int count, int x0, const int *bounds, const in
             }
     }
     return 0;
-}
-
-/* AVX2 versions, chosen at run time: the same 32-bit integer sums, several
- * lanes at a time, so the bytes are the same as the scalar loops'. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define SA_HAVE_AVX2_PATH 1
-
-static int cpu_has_avx2(void)
-{
-    return __builtin_cpu_supports("avx2");
 }
 
 /* RGB rows only. `row`: the row's pixels from x0, followed by at least
