@@ -223,13 +223,18 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
                     b->c = c;
                 }
             }
-            if (rc == 0) {
+            long kept = 0;
+            for (size_t i = 0; i < n; i++)
+                kept += it[i].im != NULL;
+            if (rc == 0 && kept > 0) {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(static) num_threads(kept > 1 ? threads : 1)
 #endif
                 for (long i = 0; i < (long)n; i++)
                     if (it[i].im)
                         pack(ld, b->x + (size_t)i * per, it[i].im);
+            }
+            if (rc == 0) {
                 /* Readable images to the front, in order. */
                 size_t m = 0;
                 for (size_t i = 0; i < n; i++) {
