@@ -147,9 +147,13 @@ static int geo_plan_start(sa_image **win, sa__resampler **r, const geo_plan *p, 
  * crop's edges as image edges when it upsamples chroma, so the pixels next
  * to them may differ from a full decode; the margin keeps them out of what
  * is read. Rows: libjpeg-turbo's skipping keeps the upsampling context, a
- * couple of extra rows are decoded all the same. */
+ * couple of extra rows are decoded all the same. A progressive file whose
+ * scans stop early (truncated) is smoothed across blocks, two blocks of
+ * the coarsest component each way (32 pixels of 4:2:0 chroma), so its
+ * margins cover that too. */
 #define JPEG_MARGIN_X 4
 #define JPEG_MARGIN_Y 2
+#define JPEG_MARGIN_PROGRESSIVE 48
 
 /* Decode, row by row, only the rows and (with libjpeg-turbo) the columns
  * the geometry reads, each row handed to the resampler as it comes. */
@@ -200,11 +204,13 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
     rs = r;
     int x0, y0, x1, y1;
     sa__resampler_source(r, &x0, &y0, &x1, &y1);
-    int ys = y0 - JPEG_MARGIN_Y < 0 ? 0 : y0 - JPEG_MARGIN_Y;
+    const int mx = cinfo.progressive_mode ? JPEG_MARGIN_PROGRESSIVE : JPEG_MARGIN_X;
+    const int my = cinfo.progressive_mode ? JPEG_MARGIN_PROGRESSIVE : JPEG_MARGIN_Y;
+    int ys = y0 - my < 0 ? 0 : y0 - my;
     JDIMENSION xoff = 0, xw = (JDIMENSION)w;
 #if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 1005000
-    const int xs = x0 - JPEG_MARGIN_X < 0 ? 0 : x0 - JPEG_MARGIN_X;
-    const int xe = x1 + JPEG_MARGIN_X > w ? w : x1 + JPEG_MARGIN_X;
+    const int xs = x0 - mx < 0 ? 0 : x0 - mx;
+    const int xe = x1 + mx > w ? w : x1 + mx;
     if (xe - xs < w) {
         xoff = (JDIMENSION)xs;
         xw = (JDIMENSION)(xe - xs);
@@ -313,7 +319,7 @@ int sa_image_decode_file_geometry(sa_image **out, const char *path, int desired_
 
 sa_jpeg_options sa_jpeg_options_default(void)
 {
-    sa_jpeg_options o = {85, 1};
+    sa_jpeg_options o = {85, 1, 0};
     return o;
 }
 
@@ -355,6 +361,8 @@ int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
     jpeg_set_quality(&cinfo, quality, TRUE);
     cinfo.optimize_coding = opt->optimize ? TRUE : FALSE; /* Pillow's optimize= */
     cinfo.dct_method = JDCT_ISLOW;
+    if (opt->progressive)
+        jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = im->data + (size_t)cinfo.next_scanline * (size_t)im->w * (size_t)im->c;

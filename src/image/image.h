@@ -69,7 +69,8 @@ int sa_image_decode_file_flags(sa_image **out, const char *path, int desired_cha
  * The result is byte for byte what decoding and the two transforms give,
  * but only the part of the image that the crop keeps is decoded (JPEG
  * files are cropped inside libjpeg-turbo, with a margin so that chroma
- * upsampling sees the same neighbours) and resampled. */
+ * upsampling and, in progressive files cut short, block smoothing see the
+ * same neighbours) and resampled, row by row. */
 typedef struct sa_geometry {
     int resize;     /* shorter side to this many pixels, 0: no resize (e.g. 256) */
     int crop;       /* centre crop to crop x crop pixels, 0: no crop (e.g. 224) */
@@ -96,6 +97,7 @@ int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quali
 typedef struct sa_jpeg_options {
     int quality;  /* 1..100, libjpeg jpeg_set_quality with baseline tables (85) */
     int optimize; /* 1: optimised Huffman tables (Pillow optimize=True); 0: standard ones */
+    int progressive; /* 1: progressive scans (Pillow progressive=True); 0: baseline (0) */
 } sa_jpeg_options;
 sa_jpeg_options sa_jpeg_options_default(void);
 int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
