@@ -394,7 +394,12 @@ static void process(ctx *c, const item *it, size_t index)
     sa_error err = {0};
     if (missing == 0)
         goto done;
-    if (sa_image_decode_file_flags(&raw, it->path, 3, SA_DECODE_STRICT, &err) < 0) {
+    /* With the ImageNet size, decoded straight to 256 -> centre 224 (the same
+     * bytes as resizing and cropping the whole image). */
+    const sa_geometry geo = {256, 224, 0};
+    if ((c->imagenet_size
+             ? sa_image_decode_file_geometry(&raw, it->path, 3, SA_DECODE_STRICT, &geo, &err)
+             : sa_image_decode_file_flags(&raw, it->path, 3, SA_DECODE_STRICT, &err)) < 0) {
         failed = 1;
 #pragma omp critical(sa_corrupt_progress)
         {
@@ -404,13 +409,8 @@ static void process(ctx *c, const item *it, size_t index)
         }
         goto done;
     }
-    if (c->imagenet_size) {
-        if (sa_image_imagenet_geometry(&in, raw, &err) < 0)
-            goto fail;
-    } else {
-        in = raw;
-        raw = NULL;
-    }
+    in = raw;
+    raw = NULL;
     if (sa_image_new(&out, in->w, in->h, in->c, &err) < 0)
         goto fail;
     for (int k = 0; k < c->ncorr; k++)

@@ -42,7 +42,9 @@ int sa_source_open_fmnist(sa_source **out, const char *dir, const char *split, s
 /* An image-folder tree: `dir`/<class>/<image>, JPEG or PNG files
  * (.jpg/.jpeg/.png, any case), classes and files in sorted order (as
  * torchvision's ImageFolder). Only the file list is held in memory; images
- * are decoded when read. */
+ * are decoded when read, straight to the resize and crop below
+ * (sa_image_decode_geometry: the bytes of decoding, resizing and cropping
+ * one after another). */
 typedef struct sa_folder_options {
     const char *name;            /* data set name for messages, e.g. "imagenet-r" */
     const char *const *classes;  /* expected class folder names in label order, or NULL:

@@ -106,13 +106,7 @@ static int load_image(const sa_loader *ld, size_t src_index, sa_image **out, int
 /* Pack an 8-bit HWC image into NCHW floats, (v/255 - mean) / std. */
 static void pack(const sa_loader *ld, float *dst, const sa_image *im)
 {
-    const size_t plane = (size_t)im->w * (size_t)im->h;
-    for (int k = 0; k < im->c; k++) {
-        const float scale = 1.0f / (255.0f * ld->opt.std[k % 3]);
-        const float shift = ld->opt.mean[k % 3] / ld->opt.std[k % 3];
-        for (size_t p = 0; p < plane; p++)
-            dst[(size_t)k * plane + p] = im->data[p * (size_t)im->c + (size_t)k] * scale - shift;
-    }
+    sa_image_to_chw(dst, im, ld->opt.mean, ld->opt.std);
 }
 
 /* Errors that mean "this image is unreadable", as opposed to a failure of
@@ -122,10 +116,23 @@ static int is_bad_image(int rc)
     return rc == SA_EFORMAT || rc == SA_EIO;
 }
 
+/* Per image of a batch being produced. */
+typedef struct item {
+    sa_image *im; /* decoded, not packed yet (NULL: packed, or unreadable) */
+    int w, h, c;  /* its shape; w == 0: unreadable */
+    int packed;   /* already packed at the batch's position i */
+    int label;
+} item;
+
 /* Produce the next batch into b (producer side). Returns 1, 0 at the end of
- * the pass, or an error. Each image is decoded once: all of the batch's
- * images are loaded (in parallel), then the first readable one fixes the
- * batch shape and they are packed. */
+ * the pass, or an error. Each image is decoded once. When the batch
+ * buffers already have room for the batch and an image has their shape
+ * (the previous batch's), it is packed as soon as it is decoded, at its
+ * position in the batch, while its bytes are still in cache; the others
+ * are kept. Then the first readable image fixes the batch shape, the kept
+ * images are packed, and the readable images are moved together so that
+ * unreadable ones leave no gap. The bytes do not depend on which images
+ * took which route, nor on the thread count. */
 static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
 {
     for (;;) {
@@ -134,15 +141,12 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
         size_t n = ld->count - ld->pos;
         if (n > ld->opt.batch_size)
             n = ld->opt.batch_size;
-        sa_image **imgs = calloc(n, sizeof *imgs);
-        int *labels = malloc(n * sizeof *labels);
-        size_t *slot = malloc(n * sizeof *slot);
-        if (!imgs || !labels || !slot) {
-            free(imgs);
-            free(labels);
-            free(slot);
+        item *it = calloc(n, sizeof *it);
+        if (!it)
             return sa_error_set(err, SA_ENOMEM, "data", "out of memory for a batch of %zu", n);
-        }
+        /* Pack on the fly only into buffers that already hold n images. */
+        const int gw = b->x && b->cap >= n ? b->w : 0, gh = b->h, gc = b->c;
+        const size_t gper = (size_t)gw * (size_t)gh * (size_t)gc;
         long failed = -1; /* lowest failing slot, so the message is deterministic */
         sa_error first_err = {0};
 #ifdef _OPENMP
@@ -151,11 +155,12 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
          * slow both, so the background thread decodes alone by default. */
         int threads = ld->opt.threads > 0 ? ld->opt.threads
                                           : (ld->depth > 0 ? 1 : omp_get_max_threads());
-#pragma omp parallel for schedule(dynamic, 2) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 #endif
         for (long i = 0; i < (long)n; i++) {
             sa_error e = {0};
-            int rc = load_image(ld, ld->order[ld->pos + (size_t)i], &imgs[i], &labels[i], &e);
+            sa_image *im = NULL;
+            int rc = load_image(ld, ld->order[ld->pos + (size_t)i], &im, &it[i].label, &e);
             if (rc < 0 && (!is_bad_image(rc) || ld->opt.strict)) {
 #ifdef _OPENMP
 #pragma omp critical(sa_loader_error)
@@ -167,10 +172,23 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
                     }
                 }
             }
+            if (!im)
+                continue;
+            it[i].w = im->w;
+            it[i].h = im->h;
+            it[i].c = im->c;
+            if (gw > 0 && im->w == gw && im->h == gh && im->c == gc) {
+                pack(ld, b->x + (size_t)i * gper, im);
+                it[i].packed = 1;
+                sa_image_free(im);
+            } else {
+                it[i].im = im;
+            }
         }
-        const sa_image *first = NULL;
+        const item *first = NULL;
         for (size_t i = 0; i < n && !first && failed < 0; i++)
-            first = imgs[i];
+            if (it[i].w > 0)
+                first = &it[i];
         int rc = 0;
         if (failed >= 0) {
             if (err)
@@ -179,7 +197,17 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
         } else if (first) {
             const int w = first->w, h = first->h, c = first->c;
             const size_t per = (size_t)w * (size_t)h * (size_t)c;
-            if (b->cap < n || b->w != w || b->h != h || b->c != c) {
+            /* Every readable image must have the batch shape. */
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                if (it[i].w == 0)
+                    atomic_fetch_add(&ld->skipped, 1);
+                else if (it[i].w != w || it[i].h != h || it[i].c != c)
+                    rc = sa_error_set(err, SA_EFORMAT, "data",
+                                      "image %zu is %dx%dx%d, batch is %dx%dx%d",
+                                      ld->order[ld->pos + i], it[i].w, it[i].h, it[i].c, w, h, c);
+            }
+            /* The shape is the one packed on the fly, or nothing was. */
+            if (rc == 0 && (b->cap < n || b->w != w || b->h != h || b->c != c)) {
                 sa_batch_free(b);
                 b->x = malloc(n * per * sizeof *b->x);
                 b->labels = malloc(n * sizeof *b->labels);
@@ -190,47 +218,42 @@ static int produce(sa_loader *ld, sa_batch *b, sa_error *err)
                                       n);
                 } else {
                     b->cap = n;
+                    b->w = w;
+                    b->h = h;
+                    b->c = c;
                 }
             }
-            b->w = w;
-            b->h = h;
-            b->c = c;
-            /* Slots of the readable images, in order: unreadable ones leave no gap. */
-            size_t m = 0;
-            for (size_t i = 0; i < n && rc == 0; i++) {
-                if (!imgs[i]) {
-                    atomic_fetch_add(&ld->skipped, 1);
-                    continue;
-                }
-                if (imgs[i]->w != w || imgs[i]->h != h || imgs[i]->c != c) {
-                    rc = sa_error_set(err, SA_EFORMAT, "data",
-                                      "image %zu is %dx%dx%d, batch is %dx%dx%d",
-                                      ld->order[ld->pos + i], imgs[i]->w, imgs[i]->h, imgs[i]->c,
-                                      w, h, c);
-                    break;
-                }
-                slot[i] = m;
-                b->labels[m] = labels[i];
-                b->index[m] = (int64_t)ld->order[ld->pos + i];
-                m++;
-            }
-            if (rc == 0) {
+            long kept = 0;
+            for (size_t i = 0; i < n; i++)
+                kept += it[i].im != NULL;
+            if (rc == 0 && kept > 0) {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(static) num_threads(kept > 1 ? threads : 1)
 #endif
                 for (long i = 0; i < (long)n; i++)
-                    if (imgs[i])
-                        pack(ld, b->x + slot[i] * per, imgs[i]);
+                    if (it[i].im)
+                        pack(ld, b->x + (size_t)i * per, it[i].im);
+            }
+            if (rc == 0) {
+                /* Readable images to the front, in order. */
+                size_t m = 0;
+                for (size_t i = 0; i < n; i++) {
+                    if (it[i].w == 0)
+                        continue;
+                    if (m != i)
+                        memmove(b->x + m * per, b->x + i * per, per * sizeof *b->x);
+                    b->labels[m] = it[i].label;
+                    b->index[m] = (int64_t)ld->order[ld->pos + i];
+                    m++;
+                }
                 b->n = (int)m;
             }
         } else {
             atomic_fetch_add(&ld->skipped, n); /* every image of this batch is unreadable */
         }
         for (size_t i = 0; i < n; i++)
-            sa_image_free(imgs[i]);
-        free(imgs);
-        free(labels);
-        free(slot);
+            sa_image_free(it[i].im);
+        free(it);
         if (rc < 0)
             return rc;
         ld->pos += n;

@@ -64,6 +64,27 @@ int sa_image_decode_flags(sa_image **out, const void *buf, size_t size, int desi
                           int flags, const char *name, sa_error *err);
 int sa_image_decode_file_flags(sa_image **out, const char *path, int desired_channels, int flags,
                                sa_error *err);
+/* Decoding straight to the evaluation geometry: the shorter side resized
+ * (sa_image_resize_shorter), then a centre crop (sa_image_center_crop).
+ * The result is byte for byte what decoding and the two transforms give,
+ * but only the part of the image that the crop keeps is decoded (JPEG
+ * files are cropped inside libjpeg-turbo, with a margin so that chroma
+ * upsampling and, in progressive files cut short, block smoothing see the
+ * same neighbours) and resampled, row by row. */
+typedef struct sa_geometry {
+    int resize;     /* shorter side to this many pixels, 0: no resize (e.g. 256) */
+    int crop;       /* centre crop to crop x crop pixels, 0: no crop (e.g. 224) */
+    int keep_sized; /* 1: an image already crop x crop is kept as it is (ImageNet-C files) */
+} sa_geometry;
+/* {256, 224, 1}: the ImageNet evaluation geometry. */
+sa_geometry sa_geometry_imagenet(void);
+/* Errors: those of sa_image_decode_flags, and SA_EINVAL naming the image
+ * when the crop does not fit. */
+int sa_image_decode_geometry(sa_image **out, const void *buf, size_t size, int desired_channels,
+                             int flags, const sa_geometry *g, const char *name, sa_error *err);
+int sa_image_decode_file_geometry(sa_image **out, const char *path, int desired_channels,
+                                  int flags, const sa_geometry *g, sa_error *err);
+
 /* Encode to a malloc'ed buffer (*buf, caller frees). quality 1..100.
  * sa_image_encode_jpeg writes what Pillow's save(quality=q, optimize=True)
  * writes (the ImageNet-C files: q85): libjpeg defaults, baseline-clamped
@@ -76,6 +97,7 @@ int sa_image_encode_jpeg(void **buf, size_t *size, const sa_image *im, int quali
 typedef struct sa_jpeg_options {
     int quality;  /* 1..100, libjpeg jpeg_set_quality with baseline tables (85) */
     int optimize; /* 1: optimised Huffman tables (Pillow optimize=True); 0: standard ones */
+    int progressive; /* 1: progressive scans (Pillow progressive=True); 0: baseline (0) */
 } sa_jpeg_options;
 sa_jpeg_options sa_jpeg_options_default(void);
 int sa_image_encode_jpeg_opts(void **buf, size_t *size, const sa_image *im,
@@ -97,6 +119,20 @@ int sa_image_resample(sa_image **out, const sa_image *in, int w, int h,
  * whose channel count equals in->c. */
 int sa_image_resample_into(sa_image *out, const sa_image *in, sa_resample_filter filter,
                            sa_error *err);
+/* A window of a resampling: the full image, fw x fh, resized to ow x oh,
+ * of which `out` (caller-allocated, in->c channels) receives the outputs
+ * [ox, ox + out->w) x [oy, oy + out->h). `in` holds the part of the full
+ * image whose top-left pixel is (sx, sy); it must contain every source
+ * pixel those outputs read (sa_image_resample_source says which). The
+ * bytes equal the same window of sa_image_resample's full result. */
+int sa_image_resample_window(sa_image *out, const sa_image *in, int sx, int sy, int fw, int fh,
+                             int ow, int oh, int ox, int oy, sa_resample_filter filter,
+                             sa_error *err);
+/* The source pixels [*x0, *x1) x [*y0, *y1) that the outputs
+ * [ox, ox + cw) x [oy, oy + ch) of a fw x fh -> ow x oh resampling read.
+ * Returns 0, or SA_ENOMEM. */
+int sa_image_resample_source(int fw, int fh, int ow, int oh, int ox, int oy, int cw, int ch,
+                             sa_resample_filter filter, int *x0, int *y0, int *x1, int *y1);
 /* torchvision Resize(size) with an int: the shorter side becomes `size`,
  * the longer one int(size * long / short); PIL bilinear. */
 int sa_image_resize_shorter(sa_image **out, const sa_image *in, int size, sa_error *err);
@@ -108,6 +144,12 @@ void sa_image_center_crop_offsets(int iw, int ih, int w, int h, int *left, int *
 /* The ImageNet evaluation geometry: resize shorter side to 256, center
  * crop 224 x 224. */
 int sa_image_imagenet_geometry(sa_image **out, const sa_image *in, sa_error *err);
+
+/* Planar floats from an 8-bit image: dst[k][y][x] = (v / 255 - mean) / std
+ * for channel k, computed in float as v * (1 / (255 * std[k])) -
+ * mean[k] / std[k] (the same bits on every path); dst holds c * h * w
+ * floats. A grey image uses mean[0] and std[0]. */
+void sa_image_to_chw(float *dst, const sa_image *im, const float mean[3], const float std[3]);
 
 /* ---- IDX files (MNIST / Fashion-MNIST), gzip or plain ------------------ */
 typedef struct sa_idx {

@@ -290,6 +290,100 @@ static void test_folder_source(void **state)
     sa_test_rmtree(root);
 }
 
+/* Folder batches hold each readable image packed as sa_source_get and
+ * sa_image_to_chw give it, in order, with unreadable files (first, middle
+ * and last of a batch) leaving no gap, for any thread count, batch size
+ * and prefetch depth; a batch whose images differ in shape is an error
+ * naming the image. */
+static void test_folder_batches_exact(void **state)
+{
+    (void)state;
+    char root[256], path[512];
+    assert_int_equal(sa_test_mkdtemp(root, sizeof root), 0);
+    sa_error e = {0};
+    const char *junk = "\xff\xd8\xff garbage";
+    for (int c = 0; c < 2; c++) {
+        snprintf(path, sizeof path, "%s/c%d", root, c);
+        assert_int_equal(sa_fs_mkdirs(path, &e), 0);
+        for (int k = 0; k < 9; k++) {
+            snprintf(path, sizeof path, "%s/c%d/img%d.jpg", root, c, k);
+            if ((c * 9 + k) % 5 == 3) /* files 3, 8 and 13 of 18 */
+                sa_test_write(path, junk, strlen(junk));
+            else
+                write_jpeg(path, 250 + 17 * k, 240 + 5 * c, (uint8_t)(20 * k + 60 * c));
+        }
+    }
+    sa_source *s = NULL;
+    sa_folder_options fo = sa_folder_options_default();
+    assert_int_equal(sa_source_open_folder(&s, root, &fo, &e), 0);
+    const size_t total = sa_source_count(s), per = 3 * 224 * 224;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    float *want = malloc(total * per * sizeof *want);
+    int64_t *want_index = malloc(total * sizeof *want_index);
+    assert_non_null(want);
+    assert_non_null(want_index);
+    size_t readable = 0;
+    for (size_t i = 0; i < total; i++) {
+        sa_image *im = NULL;
+        int label;
+        if (sa_source_get(s, i, &im, &label, &e) < 0)
+            continue;
+        sa_image_to_chw(want + readable * per, im, mean, std);
+        want_index[readable++] = (int64_t)i;
+        sa_image_free(im);
+    }
+    assert_int_equal(total, 18);
+    assert_int_equal(readable, 15);
+    const int threads[] = {1, 2, 4}, batch[] = {4, 5, 7};
+    for (int t = 0; t < 3; t++)
+        for (int bs = 0; bs < 3; bs++) {
+            sa_loader_options o = sa_loader_options_default();
+            o.shuffle = 0;
+            o.threads = threads[t];
+            o.batch_size = (size_t)batch[bs];
+            o.prefetch = t; /* 0, 1, 2 */
+            for (int k = 0; k < 3; k++) {
+                o.mean[k] = mean[k];
+                o.std[k] = std[k];
+            }
+            sa_loader *ld = NULL;
+            assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+            sa_batch b = {0};
+            size_t got = 0;
+            int rc;
+            while ((rc = sa_loader_next(ld, &b, &e)) > 0) {
+                assert_true(got + (size_t)b.n <= readable);
+                assert_memory_equal(b.index, want_index + got, (size_t)b.n * sizeof *b.index);
+                assert_memory_equal(b.x, want + got * per, (size_t)b.n * per * sizeof *b.x);
+                got += (size_t)b.n;
+            }
+            assert_int_equal(rc, 0);
+            assert_int_equal(got, readable);
+            assert_int_equal(sa_loader_skipped(ld), 3);
+            sa_loader_free(ld);
+            sa_batch_free(&b);
+        }
+    sa_source_free(s);
+    /* Without resize and crop the sizes differ: the second image is named. */
+    fo.resize = 0;
+    fo.crop = 0;
+    assert_int_equal(sa_source_open_folder(&s, root, &fo, &e), 0);
+    sa_loader_options o = sa_loader_options_default();
+    o.shuffle = 0;
+    o.prefetch = 0;
+    sa_loader *ld = NULL;
+    assert_int_equal(sa_loader_new(&ld, s, &o, &e), 0);
+    sa_batch b = {0};
+    assert_true(sa_loader_next(ld, &b, &e) < 0);
+    assert_err_contains(e, "image 1 is 267x240x3, batch is 250x240x3");
+    sa_loader_free(ld);
+    sa_batch_free(&b);
+    sa_source_free(s);
+    free(want);
+    free(want_index);
+    sa_test_rmtree(root);
+}
+
 /* Prefetching gives the same batches as loading in the caller's thread,
  * across rewinds. */
 static void test_prefetch_same_batches(void **state)
@@ -348,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_loader_clean_matches_source),
         cmocka_unit_test(test_folder_source),
         cmocka_unit_test(test_prefetch_same_batches),
+        cmocka_unit_test(test_folder_batches_exact),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <zlib.h>
 
 #include "image.h"
@@ -334,6 +335,7 @@ static void test_jpeg_options_and_strict(void **state)
     sa_jpeg_options o = sa_jpeg_options_default();
     assert_int_equal(o.quality, 85);
     assert_int_equal(o.optimize, 1);
+    assert_int_equal(o.progressive, 0);
     void *opt = NULL, *std = NULL;
     size_t nopt = 0, nstd = 0;
     o.quality = 30;
@@ -359,6 +361,218 @@ static void test_jpeg_options_and_strict(void **state)
     sa_image_free(im);
 }
 
+/* Photo-like content: smooth colour fields plus pixel noise, so that a
+ * JPEG of it has detail everywhere. */
+static sa_image *textured(int w, int h, int c, uint32_t seed)
+{
+    sa_image *im = NULL;
+    sa_error e = {0};
+    assert_int_equal(sa_image_new(&im, w, h, c, &e), 0);
+    uint32_t s = seed * 2654435761u + 1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < c; k++) {
+                s = s * 1664525u + 1013904223u;
+                int v = 128 + (int)(90.0 * sin(0.05 * x * (k + 1) + 0.03 * y * (3 - k) + seed)) +
+                        (int)(s >> 27) - 16;
+                im->data[((size_t)y * w + x) * c + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+    return im;
+}
+
+/* Decode, resize and crop one step after another, as the geometry says. */
+static int geometry_steps(sa_image **out, const void *buf, size_t n, int desired,
+                          const sa_geometry *g, sa_error *e)
+{
+    sa_image *im = NULL, *r = NULL;
+    int rc = sa_image_decode(&im, buf, n, desired, "steps", e);
+    if (rc < 0)
+        return rc;
+    int sized = g->crop > 0 && im->w == g->crop && im->h == g->crop;
+    if (g->resize > 0 && !(sized && g->keep_sized)) {
+        rc = sa_image_resize_shorter(&r, im, g->resize, e);
+        sa_image_free(im);
+        if (rc < 0)
+            return rc;
+        im = r;
+    }
+    if (g->crop > 0 && !(im->w == g->crop && im->h == g->crop)) {
+        rc = sa_image_center_crop(&r, im, g->crop, g->crop, e);
+        sa_image_free(im);
+        if (rc < 0)
+            return rc;
+        im = r;
+    }
+    *out = im;
+    return 0;
+}
+
+/* Decoding straight to a geometry gives the bytes of decode + resize +
+ * crop, for JPEG (cropped inside the decoder) and PNG, RGB and grey. */
+static void test_decode_geometry_matches_steps(void **state)
+{
+    (void)state;
+    sa_error e = {0};
+    const int sizes[][2] = {{500, 375}, {375, 500}, {333, 251}, {640, 427}, {227, 225},
+                            {224, 224}, {256, 256}, {301, 224}, {97, 411},  {160, 120},
+                            {1030, 687}, {517, 261}};
+    const sa_geometry geos[] = {{256, 224, 1}, {256, 224, 0}, {256, 0, 0}, {0, 96, 0},
+                                {0, 0, 0},     {128, 112, 1}, {300, 257, 1}};
+    int compared = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *src = textured(sizes[i][0], sizes[i][1], c, (uint32_t)(i * 7 + c));
+            void *jpg = NULL, *png = NULL;
+            size_t njpg = 0, npng = 0;
+            assert_int_equal(sa_image_encode_jpeg(&jpg, &njpg, src, 90, &e), 0);
+            assert_int_equal(sa_image_encode_png(&png, &npng, src, &e), 0);
+            for (size_t k = 0; k < sizeof geos / sizeof geos[0]; k++)
+                for (int f = 0; f < 2; f++)
+                    for (int desired = 0; desired <= 3; desired += 3) {
+                        const void *buf = f ? png : jpg;
+                        size_t n = f ? npng : njpg;
+                        sa_image *a = NULL, *b = NULL;
+                        sa_error ea = {0}, eb = {0};
+                        int ra = geometry_steps(&a, buf, n, desired, &geos[k], &ea);
+                        int rb = sa_image_decode_geometry(&b, buf, n, desired, 0, &geos[k],
+                                                          "geo", &eb);
+                        assert_int_equal(ra, rb);
+                        if (ra == 0) {
+                            assert_int_equal(a->w, b->w);
+                            assert_int_equal(a->h, b->h);
+                            assert_int_equal(a->c, b->c);
+                            if (memcmp(a->data, b->data, sa_image_size(a)) != 0)
+                                fail_msg("%dx%dx%d %s geometry %d/%d/%d differs", sizes[i][0],
+                                         sizes[i][1], c, f ? "PNG" : "JPEG", geos[k].resize,
+                                         geos[k].crop, geos[k].keep_sized);
+                            compared++;
+                        } else {
+                            assert_null(b);
+                        }
+                        sa_image_free(a);
+                        sa_image_free(b);
+                    }
+            free(jpg);
+            free(png);
+            sa_image_free(src);
+        }
+    }
+    assert_true(compared > 300);
+    /* Progressive files, whole and cut short: the decoder smooths the
+     * missing coefficients across blocks, the same with or without the
+     * crop. */
+    for (int i = 0; i < 3; i++) {
+        sa_image *src = textured(i == 1 ? 375 : 500, i == 1 ? 500 : 375, 3, (uint32_t)(40 + i));
+        void *jpg = NULL;
+        size_t njpg = 0;
+        sa_jpeg_options jo = sa_jpeg_options_default();
+        jo.quality = 90;
+        jo.progressive = 1;
+        assert_int_equal(sa_image_encode_jpeg_opts(&jpg, &njpg, src, &jo, &e), 0);
+        const sa_geometry g = sa_geometry_imagenet();
+        for (int cut = 10; cut <= 100; cut += 15) {
+            const size_t n = njpg * (size_t)(i == 2 && cut == 100 ? 99 : cut) / 100;
+            sa_image *a = NULL, *b = NULL;
+            assert_int_equal(geometry_steps(&a, jpg, n, 3, &g, &e), 0);
+            assert_int_equal(sa_image_decode_geometry(&b, jpg, n, 3, 0, &g, "prog", &e), 0);
+            if (memcmp(a->data, b->data, sa_image_size(a)) != 0)
+                fail_msg("progressive JPEG %d cut to %d%% differs", i, cut);
+            sa_image_free(a);
+            sa_image_free(b);
+        }
+        free(jpg);
+        sa_image_free(src);
+    }
+    /* Strict decoding still sees damage below the kept window. */
+    sa_image *src = textured(500, 375, 3, 5), *b = NULL;
+    void *jpg = NULL;
+    size_t njpg = 0;
+    assert_int_equal(sa_image_encode_jpeg(&jpg, &njpg, src, 90, &e), 0);
+    const sa_geometry g = sa_geometry_imagenet();
+    assert_int_equal(g.resize, 256);
+    assert_int_equal(g.crop, 224);
+    assert_true(sa_image_decode_geometry(&b, jpg, njpg * 19 / 20, 3, SA_DECODE_STRICT, &g,
+                                         "cut.jpg", &e) < 0);
+    assert_null(b);
+    assert_err_contains(e, "cut.jpg");
+    assert_int_equal(sa_image_decode_geometry(&b, jpg, njpg, 3, SA_DECODE_STRICT, &g, "ok.jpg",
+                                              &e), 0);
+    sa_image_free(b);
+    free(jpg);
+    sa_image_free(src);
+}
+
+/* A window of a resampling equals the same window of the full result, from
+ * any source window that holds the pixels it reads. */
+static void test_resample_window(void **state)
+{
+    (void)state;
+    sa_error e = {0};
+    sa_image *in = textured(61, 47, 3, 9), *full = NULL, *win = NULL, *part = NULL;
+    const int outs[][2] = {{29, 17}, {61, 20}, {30, 47}, {100, 90}, {61, 47}, {7, 5}};
+    for (int f = SA_RESAMPLE_BOX; f <= SA_RESAMPLE_BILINEAR; f++)
+        for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+            const int ow = outs[i][0], oh = outs[i][1];
+            const int ox = ow / 4, oy = oh / 3, cw = ow - ow / 2, ch = oh - oh / 2;
+            assert_int_equal(sa_image_resample(&full, in, ow, oh, (sa_resample_filter)f, &e), 0);
+            int x0, y0, x1, y1;
+            assert_int_equal(sa_image_resample_source(61, 47, ow, oh, ox, oy, cw, ch,
+                                                      (sa_resample_filter)f, &x0, &y0, &x1, &y1),
+                             0);
+            assert_true(0 <= x0 && x0 < x1 && x1 <= 61 && 0 <= y0 && y0 < y1 && y1 <= 47);
+            /* The source window, cut out of the input. */
+            assert_int_equal(sa_image_new(&part, x1 - x0, y1 - y0, 3, &e), 0);
+            for (int y = y0; y < y1; y++)
+                memcpy(part->data + (size_t)(y - y0) * part->w * 3,
+                       in->data + ((size_t)y * 61 + x0) * 3, (size_t)part->w * 3);
+            assert_int_equal(sa_image_new(&win, cw, ch, 3, &e), 0);
+            assert_int_equal(sa_image_resample_window(win, part, x0, y0, 61, 47, ow, oh, ox, oy,
+                                                      (sa_resample_filter)f, &e),
+                             0);
+            for (int y = 0; y < ch; y++)
+                assert_memory_equal(win->data + (size_t)y * cw * 3,
+                                    full->data + ((size_t)(oy + y) * ow + ox) * 3,
+                                    (size_t)cw * 3);
+            /* One pixel short of what the window reads is an error. */
+            if (x0 > 0 || y0 > 0)
+                assert_true(sa_image_resample_window(win, part, x0 + 1, y0 + 1, 61, 47, ow, oh,
+                                                     ox, oy, (sa_resample_filter)f, &e) < 0);
+            sa_image_free(part);
+            sa_image_free(win);
+            sa_image_free(full);
+        }
+    sa_image_free(in);
+}
+
+/* Planar floats, bit for bit (v * (1 / (255 std)) - mean / std), on the
+ * vector path (runs of 8 pixels) and the tail alike. */
+static void test_to_chw(void **state)
+{
+    (void)state;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const int sizes[][2] = {{13, 7}, {224, 224}, {1, 1}, {8, 1}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (int c = 1; c <= 3; c += 2) {
+            sa_image *im = textured(sizes[i][0], sizes[i][1], c, (uint32_t)i);
+            const size_t plane = (size_t)im->w * (size_t)im->h;
+            float *x = malloc(plane * (size_t)c * sizeof *x);
+            assert_non_null(x);
+            sa_image_to_chw(x, im, mean, std);
+            for (int k = 0; k < c; k++) {
+                const float scale = 1.0f / (255.0f * std[k]);
+                const float shift = mean[k] / std[k];
+                for (size_t q = 0; q < plane; q++) {
+                    const float want = (float)im->data[q * (size_t)c + (size_t)k] * scale - shift;
+                    if (memcmp(&want, &x[(size_t)k * plane + q], sizeof want) != 0)
+                        fail_msg("%dx%dx%d: channel %d pixel %zu: %.9g, not %.9g", im->w, im->h,
+                                 c, k, q, (double)x[(size_t)k * plane + q], (double)want);
+                }
+            }
+            free(x);
+            sa_image_free(im);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +582,9 @@ int main(void)
         cmocka_unit_test(test_resample_matches_pillow), cmocka_unit_test(test_resample_properties),
         cmocka_unit_test(test_resize_shorter_and_center_crop),
         cmocka_unit_test(test_jpeg_options_and_strict),
+        cmocka_unit_test(test_decode_geometry_matches_steps),
+        cmocka_unit_test(test_resample_window),
+        cmocka_unit_test(test_to_chw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
