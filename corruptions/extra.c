@@ -19,6 +19,15 @@
 #include "filters.h"
 #include "internal.h"
 
+/* x86-64 GCC builds also compile the row loops below for AVX2 and pick the
+ * variant at load time; the build is ISO C (no contraction), so both
+ * variants round identically. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SA__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SA__CLONES
+#endif
+
 /* -------------------------------------------------------- speckle_noise */
 
 static const double speckle_c[2][5] = {
@@ -106,11 +115,64 @@ static int canny_buf_init(canny_buf *b, int h, int w)
     return b->mag && b->dx && b->dy && b->map && b->stack ? 0 : -1;
 }
 
+/* Sobel derivatives and L1 magnitude of row y (3x3, replicated border),
+ * one branch-free loop over the interior columns. */
+static void sobel_row(int16_t *restrict dx, int16_t *restrict dy, int *restrict mag,
+                      const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int w)
+{
+    for (int e = 0; e < 2 && e < w; e++) {
+        const int x = e == 0 ? 0 : w - 1;
+        const int xl = clampi(x - 1, 0, w - 1), xr = clampi(x + 1, 0, w - 1);
+        int gx = (r0[xr] - r0[xl]) + 2 * (r1[xr] - r1[xl]) + (r2[xr] - r2[xl]);
+        int gy = (r2[xl] + 2 * r2[x] + r2[xr]) - (r0[xl] + 2 * r0[x] + r0[xr]);
+        dx[x] = (int16_t)gx;
+        dy[x] = (int16_t)gy;
+        mag[x] = abs(gx) + abs(gy);
+    }
+    for (int x = 1; x < w - 1; x++) {
+        int gx = (r0[x + 1] - r0[x - 1]) + 2 * (r1[x + 1] - r1[x - 1]) + (r2[x + 1] - r2[x - 1]);
+        int gy = (r2[x - 1] + 2 * r2[x] + r2[x + 1]) - (r0[x - 1] + 2 * r0[x] + r0[x + 1]);
+        dx[x] = (int16_t)gx;
+        dy[x] = (int16_t)gy;
+        mag[x] = abs(gx) + abs(gy);
+    }
+}
+
+/* Non-maximum suppression of one row (OpenCV's tie rules): map entries 2
+ * (strong), 0 (weak candidate) or 1 (none). mp is the padded magnitude row,
+ * mprev / mnext its neighbours. Branch-free, so it vectorises. */
+SA__CLONES
+static void nms_row(uint8_t *restrict mr, const int *mp, const int *mprev, const int *mnext,
+                    const int16_t *dx, const int16_t *dy, int w, int low, int high)
+{
+    const int TG22 = 13573; /* tan(22.5 deg) * 2^15 */
+    for (int x = 0; x < w; x++) {
+        const int m = mp[x];
+        const int xs = dx[x], ys = dy[x];
+        const int ax = xs < 0 ? -xs : xs, ayv = ys < 0 ? -ys : ys;
+        /* |gx|, |gy| <= 1020: every product fits in 32 bits. */
+        const int ay = ayv << 15, tg22x = ax * TG22, tg67x = tg22x + (ax << 16);
+        /* Every neighbour is loaded, then selected: no branches. */
+        const int pl = mp[x - 1], pr = mp[x + 1];
+        const int ul = mprev[x - 1], uc = mprev[x], ur = mprev[x + 1];
+        const int dl = mnext[x - 1], dc = mnext[x], dr = mnext[x + 1];
+        const int horiz = ay < tg22x, vert = !horiz & (ay > tg67x);
+        const int same = (xs ^ ys) >= 0; /* diagonal through (-1,-1) and (1,1) */
+        const int dprev = same ? ul : ur;
+        const int dnext = same ? dr : dl;
+        const int n1 = horiz ? pl : (vert ? uc : dprev);
+        const int n2 = horiz ? pr : (vert ? dc : dnext);
+        const int diag = !horiz & !vert;
+        const int keep = (m > low) & (m > n1) & (diag ? m > n2 : m >= n2);
+        mr[x] = (uint8_t)(keep ? (m > high ? 2 : 0) : 1);
+    }
+}
+
 /* Canny edge map of an 8-bit image (3x3 Sobel with replicated border, L1
  * magnitude, 4-direction non-maximum suppression with OpenCV's tie rules,
- * hysteresis with 8-connectivity): 255 on edges, 0 elsewhere. */
-static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int high,
-                  const canny_buf *buf)
+ * hysteresis with 8-connectivity), inverted: 0 on edges, 255 elsewhere. */
+static void canny_inv(uint8_t *notedge, const uint8_t *src, int h, int w, int low, int high,
+                      const canny_buf *buf)
 {
     const int mw = w + 2;
     int *mag = buf->mag, *stack = buf->stack;
@@ -118,56 +180,25 @@ static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int
     uint8_t *map = buf->map;
 
     memset(mag, 0, sizeof(int) * (size_t)(h + 2) * mw);
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = src + (size_t)clampi(y - 1, 0, h - 1) * w;
-        const uint8_t *r1 = src + (size_t)y * w;
-        const uint8_t *r2 = src + (size_t)clampi(y + 1, 0, h - 1) * w;
-        for (int x = 0; x < w; x++) {
-            int xl = clampi(x - 1, 0, w - 1), xr = clampi(x + 1, 0, w - 1);
-            int gx = (r0[xr] - r0[xl]) + 2 * (r1[xr] - r1[xl]) + (r2[xr] - r2[xl]);
-            int gy = (r2[xl] + 2 * r2[x] + r2[xr]) - (r0[xl] + 2 * r0[x] + r0[xr]);
-            dx[(size_t)y * w + x] = (int16_t)gx;
-            dy[(size_t)y * w + x] = (int16_t)gy;
-            mag[(size_t)(y + 1) * mw + x + 1] = abs(gx) + abs(gy);
-        }
-    }
-    memset(map, 1, (size_t)(h + 2) * mw);
+    for (int y = 0; y < h; y++)
+        sobel_row(dx + (size_t)y * w, dy + (size_t)y * w, mag + (size_t)(y + 1) * mw + 1,
+                  src + (size_t)clampi(y - 1, 0, h - 1) * w, src + (size_t)y * w,
+                  src + (size_t)clampi(y + 1, 0, h - 1) * w, w);
+    memset(map, 1, (size_t)mw);
+    memset(map + (size_t)(h + 1) * mw, 1, (size_t)mw);
     size_t sp = 0;
-    const int TG22 = 13573; /* tan(22.5 deg) * 2^15 */
     for (int y = 0; y < h; y++) {
         const int *mp = mag + (size_t)(y + 1) * mw + 1;
-        const int *mprev = mp - mw, *mnext = mp + mw;
-        uint8_t *mr = map + (size_t)(y + 1) * mw + 1;
-        for (int x = 0; x < w; x++) {
-            int m = mp[x];
-            if (m <= low)
-                continue;
-            int xs = dx[(size_t)y * w + x], ys = dy[(size_t)y * w + x];
-            long ax = abs(xs), ay = (long)abs(ys) << 15;
-            long tg22x = ax * TG22;
-            int keep;
-            if (ay < tg22x) {
-                keep = m > mp[x - 1] && m >= mp[x + 1];
-            } else {
-                long tg67x = tg22x + (ax << 16);
-                if (ay > tg67x) {
-                    keep = m > mprev[x] && m >= mnext[x];
-                } else {
-                    int s = (xs ^ ys) < 0 ? -1 : 1;
-                    keep = m > mprev[x - s] && m > mnext[x + s];
-                }
-            }
-            if (!keep)
-                continue;
-            if (m > high) {
-                mr[x] = 2;
-                stack[sp++] = (y + 1) * mw + x + 1;
-            } else {
-                mr[x] = 0;
-            }
-        }
+        uint8_t *mr = map + (size_t)(y + 1) * mw;
+        mr[0] = mr[w + 1] = 1;
+        nms_row(mr + 1, mp, mp - mw, mp + mw, dx + (size_t)y * w, dy + (size_t)y * w, w, low,
+                high);
+        for (int x = 1; x <= w; x++)
+            if (mr[x] == 2)
+                stack[sp++] = (y + 1) * mw + x;
     }
-    /* Hysteresis: grow edges into weak candidates, 8-connected. */
+    /* Hysteresis: grow edges into weak candidates, 8-connected (the
+     * result is the closure, whatever the visiting order). */
     while (sp > 0) {
         int p = stack[--sp];
         const int nb[8] = {-mw - 1, -mw, -mw + 1, -1, 1, mw - 1, mw, mw + 1};
@@ -179,15 +210,23 @@ static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int
             }
         }
     }
-    for (int y = 0; y < h; y++)
+    for (int y = 0; y < h; y++) {
+        const uint8_t *mr = map + (size_t)(y + 1) * mw + 1;
+        uint8_t *o = notedge + (size_t)y * w;
         for (int x = 0; x < w; x++)
-            edges[(size_t)y * w + x] = map[(size_t)(y + 1) * mw + x + 1] == 2 ? 255 : 0;
+            o[x] = mr[x] == 2 ? 0 : 255;
+    }
 }
 
-/* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src:
- * two-pass 5x5 chamfer in 16.16 fixed point with steps 1, 1.4, 2.1969;
- * pixels beyond the border are never zeros. tmp: (h+4)*(w+4) uints. */
-static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp)
+/* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src,
+ * clipped at 20: two-pass 5x5 chamfer in 16.16 fixed point with steps 1,
+ * 1.4, 2.1969; pixels beyond the border are never zeros. Each pass takes
+ * the minimum over the neighbours in the finished rows for a whole row at
+ * once (vectorised; a minimum of unsigned sums is the same in any order),
+ * then runs the one sequential term (left, or right) along the row.
+ * tmp: (h+4)*(w+4) uints, row: w uints. */
+static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp,
+                         unsigned *restrict row)
 {
     const int B = 2, st = w + 4;
     const unsigned HV = (unsigned)lrint(1.0f * 65536.0), DG = (unsigned)lrint(1.4f * 65536.0),
@@ -199,41 +238,53 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
     for (int i = 0; i < h; i++) {
         const uint8_t *s = src + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
+        const unsigned *u2 = t - 2 * st, *u1 = t - st;
         for (int j = 0; j < w; j++) {
-            if (!s[j]) {
-                t[j] = 0;
-                continue;
-            }
-            unsigned t0 = t[j - 2 * st - 1] + LG, v;
-            v = t[j - 2 * st + 1] + LG; if (t0 > v) t0 = v;
-            v = t[j - st - 2] + LG; if (t0 > v) t0 = v;
-            v = t[j - st - 1] + DG; if (t0 > v) t0 = v;
-            v = t[j - st] + HV; if (t0 > v) t0 = v;
-            v = t[j - st + 1] + DG; if (t0 > v) t0 = v;
-            v = t[j - st + 2] + LG; if (t0 > v) t0 = v;
-            v = t[j - 1] + HV; if (t0 > v) t0 = v;
-            t[j] = t0;
+            unsigned t0 = u2[j - 1] + LG, v;
+            v = u2[j + 1] + LG; t0 = t0 > v ? v : t0;
+            v = u1[j - 2] + LG; t0 = t0 > v ? v : t0;
+            v = u1[j - 1] + DG; t0 = t0 > v ? v : t0;
+            v = u1[j] + HV; t0 = t0 > v ? v : t0;
+            v = u1[j + 1] + DG; t0 = t0 > v ? v : t0;
+            v = u1[j + 2] + LG; t0 = t0 > v ? v : t0;
+            row[j] = t0;
+        }
+        unsigned left = t[-1];
+        for (int j = 0; j < w; j++) {
+            unsigned v = left + HV, t0 = row[j];
+            t0 = t0 > v ? v : t0;
+            left = s[j] ? t0 : 0;
+            t[j] = left;
         }
     }
     for (int i = h - 1; i >= 0; i--) {
         float *d = dist + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
-        for (int j = w - 1; j >= 0; j--) {
+        const unsigned *d1 = t + st, *d2 = t + 2 * st;
+        for (int j = 0; j < w; j++) {
             unsigned t0 = t[j], v;
+            v = d2[j + 1] + LG; t0 = t0 > v ? v : t0;
+            v = d2[j - 1] + LG; t0 = t0 > v ? v : t0;
+            v = d1[j + 2] + LG; t0 = t0 > v ? v : t0;
+            v = d1[j + 1] + DG; t0 = t0 > v ? v : t0;
+            v = d1[j] + HV; t0 = t0 > v ? v : t0;
+            v = d1[j - 1] + DG; t0 = t0 > v ? v : t0;
+            v = d1[j - 2] + LG; t0 = t0 > v ? v : t0;
+            row[j] = t0;
+        }
+        unsigned right = t[w];
+        for (int j = w - 1; j >= 0; j--) {
+            unsigned t0 = t[j];
             if (t0 > HV) {
-                v = t[j + 2 * st + 1] + LG; if (t0 > v) t0 = v;
-                v = t[j + 2 * st - 1] + LG; if (t0 > v) t0 = v;
-                v = t[j + st + 2] + LG; if (t0 > v) t0 = v;
-                v = t[j + st + 1] + DG; if (t0 > v) t0 = v;
-                v = t[j + st] + HV; if (t0 > v) t0 = v;
-                v = t[j + st - 1] + DG; if (t0 > v) t0 = v;
-                v = t[j + st - 2] + LG; if (t0 > v) t0 = v;
-                v = t[j + 1] + HV; if (t0 > v) t0 = v;
-                t[j] = t0;
+                unsigned v = right + HV, r = row[j];
+                t0 = r > v ? v : r;
             }
-            if (t0 > DMAX)
-                t0 = DMAX;
-            d[j] = (float)(int)t0 * scale; /* t0 <= INT_MAX / 4 */
+            t[j] = right = t0;
+        }
+        for (int j = 0; j < w; j++) {
+            unsigned t0 = t[j] > DMAX ? DMAX : t[j];
+            float v = (float)(int)t0 * scale; /* t0 <= INT_MAX / 4 */
+            d[j] = v > 20.f ? 20.f : v;
         }
     }
 }
@@ -241,9 +292,19 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
 /* OpenCV equalizeHist, in place. */
 static void equalize_hist(uint8_t *a, size_t n)
 {
-    int hist[256] = {0};
-    for (size_t i = 0; i < n; i++)
-        hist[a[i]]++;
+    int hs[4][256] = {{0}}; /* four partial histograms: independent counters */
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        hs[0][a[i]]++;
+        hs[1][a[i + 1]]++;
+        hs[2][a[i + 2]]++;
+        hs[3][a[i + 3]]++;
+    }
+    for (; i < n; i++)
+        hs[0][a[i]]++;
+    int hist[256];
+    for (int k = 0; k < 256; k++)
+        hist[k] = hs[0][k] + hs[1][k] + hs[2][k] + hs[3][k];
     int i0 = 0;
     while (!hist[i0])
         ++i0;
@@ -252,15 +313,77 @@ static void equalize_hist(uint8_t *a, size_t n)
     uint8_t lut[256];
     float scale = (255.f) / (float)(n - (size_t)hist[i0]);
     int sum = 0;
-    for (int i = 0; i < 256; i++)
-        lut[i] = 0;
-    for (int i = i0 + 1; i < 256; i++) {
-        sum += hist[i];
+    for (int k = 0; k < 256; k++)
+        lut[k] = 0;
+    for (int k = i0 + 1; k < 256; k++) {
+        sum += hist[k];
         int v = (int)lrintf((float)sum * scale);
-        lut[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+        lut[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
     }
-    for (size_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         a[i] = lut[a[i]];
+}
+
+/* 3x3 box mean of the clipped distances, reflect-101, sums in double
+ * (exact: multiples of 2^-16 up to 20), truncated to uint8. Rows r0, r1,
+ * r2; columns 0 and w - 1 take the border rule, the rest one loop. */
+static inline uint8_t box_f(const float *r0, const float *r1, const float *r2, int l, int x, int r)
+{
+    double s = ((double)r0[l] + r0[x] + r0[r]) + ((double)r1[l] + r1[x] + r1[r]) +
+               ((double)r2[l] + r2[x] + r2[r]);
+    float v = (float)(s * (1.0 / 9.0));
+    return (uint8_t)(int)v;
+}
+
+SA__CLONES
+static void box_dist_row(uint8_t *restrict o, const float *r0, const float *r1, const float *r2,
+                         int w)
+{
+    o[0] = box_f(r0, r1, r2, r101(-1, w), 0, r101(1, w));
+    for (int x = 1; x < w - 1; x++)
+        o[x] = box_f(r0, r1, r2, x - 1, x, x + 1);
+    if (w > 1)
+        o[w - 1] = box_f(r0, r1, r2, w - 2, w - 1, r101(w, w));
+}
+
+/* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
+static inline uint8_t emboss_px(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int l,
+                                int x, int r)
+{
+    int v = -2 * r0[l] - r0[x] - r1[l] + r1[x] + r1[r] + r2[x] + 2 * r2[r];
+    return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+}
+
+SA__CLONES
+static void emboss_row(uint8_t *restrict o, const uint8_t *r0, const uint8_t *r1,
+                       const uint8_t *r2, int w)
+{
+    o[0] = emboss_px(r0, r1, r2, r101(-1, w), 0, r101(1, w));
+    for (int x = 1; x < w - 1; x++)
+        o[x] = emboss_px(r0, r1, r2, x - 1, x, x + 1);
+    if (w > 1)
+        o[w - 1] = emboss_px(r0, r1, r2, w - 2, w - 1, r101(w, w));
+}
+
+/* 3x3 box mean of uint8, rounded as OpenCV's fixed-point division by 9
+ * ((s + 4) * 932068 >> 23; at most 2299 * 932068 < 2^32), times L8. */
+static inline float box_u8(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                           const uint8_t *lr, int l, int x, int r)
+{
+    unsigned s = (unsigned)(r0[l] + r0[x] + r0[r] + r1[l] + r1[x] + r1[r] + r2[l] + r2[x] + r2[r]);
+    unsigned v = ((s + 4u) * 932068u) >> 23;
+    return (float)lr[x] * (float)(int)v;
+}
+
+SA__CLONES
+static void box_u8_row(float *restrict o, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                       const uint8_t *lr, int w)
+{
+    o[0] = box_u8(r0, r1, r2, lr, r101(-1, w), 0, r101(1, w));
+    for (int x = 1; x < w - 1; x++)
+        o[x] = box_u8(r0, r1, r2, lr, x - 1, x, x + 1);
+    if (w > 1)
+        o[w - 1] = box_u8(r0, r1, r2, lr, w - 2, w - 1, r101(w, w));
 }
 
 /* The water texture m (h*w floats, before normalisation) from L8. */
@@ -269,74 +392,48 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
     const size_t n = (size_t)h * w;
     canny_buf cb = {0};
     int cb_ok = canny_buf_init(&cb, h, w) == 0;
-    unsigned *tmp = malloc(sizeof(unsigned) * (size_t)(h + 4) * (w + 4));
+    unsigned *tmp = malloc(sizeof(unsigned) * ((size_t)(h + 4) * (w + 4) + (size_t)w));
     float *dist = malloc(sizeof(float) * n);
     uint8_t *a = malloc(n), *b = malloc(n);
-    int *xl = malloc(sizeof(int) * 2 * (size_t)w), *xr = xl ? xl + w : NULL;
     int rc = 0;
-    if (!cb_ok || !tmp || !dist || !a || !b || !xl) {
+    if (!cb_ok || !tmp || !dist || !a || !b) {
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
         goto done;
     }
-    canny(a, l8, h, w, 50, 150, &cb);
-    for (size_t i = 0; i < n; i++)
-        a[i] = (uint8_t)(255 - a[i]);
-    distance_5x5(dist, a, h, w, tmp);
-    for (size_t i = 0; i < n; i++)
-        if (dist[i] > 20.f)
-            dist[i] = 20.f;
-    for (int x = 0; x < w; x++) {
-        xl[x] = r101(x - 1, w);
-        xr[x] = r101(x + 1, w);
-    }
-    /* 3x3 box mean, reflect-101, sums in double (exact: multiples of
-     * 2^-16 up to 20); then truncated to uint8. */
-    for (int y = 0; y < h; y++) {
-        const float *r0 = dist + (size_t)r101(y - 1, h) * w, *r1 = dist + (size_t)y * w,
-                    *r2 = dist + (size_t)r101(y + 1, h) * w;
-        uint8_t *o = a + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            double s = ((double)r0[l] + r0[x] + r0[r]) + ((double)r1[l] + r1[x] + r1[r]) +
-                       ((double)r2[l] + r2[x] + r2[r]);
-            float v = (float)(s * (1.0 / 9.0));
-            o[x] = (uint8_t)(int)v;
-        }
-    }
+    canny_inv(a, l8, h, w, 50, 150, &cb);
+    distance_5x5(dist, a, h, w, tmp, tmp + (size_t)(h + 4) * (w + 4));
+    for (int y = 0; y < h; y++)
+        box_dist_row(a + (size_t)y * w, dist + (size_t)r101(y - 1, h) * w, dist + (size_t)y * w,
+                     dist + (size_t)r101(y + 1, h) * w, w);
     equalize_hist(a, n);
-    /* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = a + (size_t)r101(y - 1, h) * w, *r1 = a + (size_t)y * w,
-                      *r2 = a + (size_t)r101(y + 1, h) * w;
-        uint8_t *o = b + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            int v = -2 * r0[l] - r0[x] - r1[l] + r1[x] + r1[r] + r2[x] + 2 * r2[r];
-            o[x] = (uint8_t)clampi(v, 0, 255);
-        }
-    }
-    /* 3x3 box mean of uint8, rounded as OpenCV's fixed-point division by 9
-     * ((s + 4) * 932068 >> 23), times L8. */
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = b + (size_t)r101(y - 1, h) * w, *r1 = b + (size_t)y * w,
-                      *r2 = b + (size_t)r101(y + 1, h) * w;
-        const uint8_t *lr = l8 + (size_t)y * w;
-        float *o = m + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            int s = r0[l] + r0[x] + r0[r] + r1[l] + r1[x] + r1[r] + r2[l] + r2[x] + r2[r];
-            int v = (int)(((int64_t)(s + 4) * 932068) >> 23);
-            o[x] = (float)lr[x] * (float)v;
-        }
-    }
+    for (int y = 0; y < h; y++)
+        emboss_row(b + (size_t)y * w, a + (size_t)r101(y - 1, h) * w, a + (size_t)y * w,
+                   a + (size_t)r101(y + 1, h) * w, w);
+    for (int y = 0; y < h; y++)
+        box_u8_row(m + (size_t)y * w, b + (size_t)r101(y - 1, h) * w, b + (size_t)y * w,
+                   b + (size_t)r101(y + 1, h) * w, l8 + (size_t)y * w, w);
 done:
     canny_buf_free(&cb);
     free(tmp);
     free(dist);
     free(a);
     free(b);
-    free(xl);
     return rc;
+}
+
+/* Water colour on a 3-channel row: out[j] = uint8(clip(in[j] / 255 +
+ * mv[j] col[j], 0, 1) * 255) (float32), with mv and col spread to one
+ * entry per element. */
+SA__CLONES
+static void water_row(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                      const float *restrict col, int n)
+{
+    for (int j = 0; j < n; j++) {
+        float v = in[j] / 255.f + mv[j] * col[j];
+        v = v > 0.f ? v : 0.f; /* NaN (an all-zero texture) gives 0 */
+        v = v < 1.f ? v : 1.f;
+        out[j] = (uint8_t)(int32_t)(v * 255.f);
+    }
 }
 
 int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -375,19 +472,29 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
                 mx = m[i];
         const float kf = (float)p->k;
         const float col[3] = {(float)(175 / 255.), (float)(238 / 255.), (float)(238 / 255.)};
-        float unit[256]; /* float32 i / 255, as the per-element division */
-        for (int i = 0; i < 256; i++)
-            unit[i] = (float)i / 255.f;
-        for (size_t q = 0; q < n; q++) {
-            float mv = (m[q] / mx) * kf; /* 0/0 gives NaN, which truncates to 0 */
-            if (C == 3) {
-                for (int k = 0; k < 3; k++) {
-                    float v = unit[in->data[3 * q + k]] + mv * col[k];
-                    v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-                    float o = v * 255.f;
-                    out->data[3 * q + k] = o >= 0.f ? (uint8_t)o : 0;
+        if (C == 3) {
+            float *mv = malloc(sizeof(float) * 6 * (size_t)W);
+            if (!mv) {
+                rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter)");
+                goto done;
+            }
+            float *col3 = mv + 3 * (size_t)W;
+            for (int x = 0; x < W; x++)
+                for (int k = 0; k < 3; k++)
+                    col3[3 * x + k] = col[k];
+            for (int y = 0; y < H; y++) {
+                const float *mr = m + (size_t)y * W;
+                for (int x = 0; x < W; x++) {
+                    float v = (mr[x] / mx) * kf; /* 0/0 gives NaN */
+                    mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
                 }
-            } else {
+                water_row(out->data + (size_t)y * W * 3, in->data + (size_t)y * W * 3, mv, col3,
+                          3 * W);
+            }
+            free(mv);
+        } else {
+            for (size_t q = 0; q < n; q++) {
+                float mv = (m[q] / mx) * kf;
                 /* imagecorruptions: grey of the clipped colour term. */
                 double add = 0.0;
                 for (int k = 0; k < 3; k++) {
