@@ -27,6 +27,27 @@
 #include "weather.h"
 #include "internal.h"
 
+/* x86-64 GCC builds also compile the loops that use fmaf for AVX2 + FMA
+ * (where fmaf is one instruction and the loops vectorise) and pick that
+ * variant at run time; fmaf rounds once either way, and the build is ISO C
+ * (no contraction), so both variants give the same bytes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SA__DISPATCH_FMA 1
+static int sa__have_fma(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define SA__DISPATCH_FMA 0
+#endif
+
+/* Loops without fmaf get an AVX2 clone picked at load time, the same way. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SA__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SA__CLONES
+#endif
+
 /* ------------------------------------------------------------------ fog */
 
 static const double fog_params[2][5][2] = {
@@ -47,6 +68,41 @@ static int next_pow2(int x)
 static inline double st(double v, int f32)
 {
     return f32 ? (double)(float)v : v;
+}
+
+/* Smallest / largest of m[0..n) (n >= 1), in independent lanes so the
+ * loop vectorises; the value is the same whatever the order (m holds no
+ * NaN; a zero's sign is lost later by the offset). */
+static double min_of(const double *m, size_t n)
+{
+    double l[8];
+    size_t i = 0;
+    for (int k = 0; k < 8; k++)
+        l[k] = m[0];
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            l[k] = m[i + k] < l[k] ? m[i + k] : l[k];
+    for (; i < n; i++)
+        l[0] = m[i] < l[0] ? m[i] : l[0];
+    for (int k = 1; k < 8; k++)
+        l[0] = l[k] < l[0] ? l[k] : l[0];
+    return l[0];
+}
+
+static double max_of(const double *m, size_t n)
+{
+    double l[8];
+    size_t i = 0;
+    for (int k = 0; k < 8; k++)
+        l[k] = m[0];
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            l[k] = m[i + k] > l[k] ? m[i + k] : l[k];
+    for (; i < n; i++)
+        l[0] = m[i] > l[0] ? m[i] : l[0];
+    for (int k = 1; k < 8; k++)
+        l[0] = l[k] > l[0] ? l[k] : l[0];
+    return l[0];
 }
 
 /* The diamond-square body; inlined twice so that f32 is a constant. */
@@ -97,16 +153,10 @@ static inline __attribute__((always_inline)) void plasma_body(double *m, int siz
         wibble /= decay;
     }
     const size_t total = (size_t)n * n;
-    double lo = m[0], hi;
-    for (size_t i = 1; i < total; i++)
-        if (m[i] < lo)
-            lo = m[i];
+    const double lo = min_of(m, total);
     for (size_t i = 0; i < total; i++)
         m[i] = st(m[i] - lo, f32);
-    hi = m[0];
-    for (size_t i = 1; i < total; i++)
-        if (m[i] > hi)
-            hi = m[i];
+    const double hi = max_of(m, total);
     for (size_t i = 0; i < total; i++)
         m[i] = st(m[i] / hi, f32);
 }
@@ -118,6 +168,25 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
     else
         plasma_body(m, size, decay, 0, rng);
     return 0;
+}
+
+/* np.uint8(np.clip(v, 0, 1) * 255) as a select chain the vectoriser takes
+ * (same bytes as sa__to_u8, NaN included). */
+static inline uint8_t unit_to_u8(double v)
+{
+    double c = v > 0.0 ? v : 0.0;
+    c = c < 1.0 ? c : 1.0;
+    return (uint8_t)(int32_t)(c * 255.0);
+}
+
+/* out[j] = (in[j] / 255 + tp[j]) * mx / den, element by element. */
+static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict tp,
+                    int n, double mx, double den)
+{
+    for (int j = 0; j < n; j++) {
+        double v = in[j] / 255.0 + tp[j];
+        out[j] = unit_to_u8(v * mx / den);
+    }
 }
 
 int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -145,23 +214,25 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
     const size_t n = sa_image_size(in);
     uint8_t mx8 = 0;
     for (size_t i = 0; i < n; i++)
-        if (in->data[i] > mx8)
-            mx8 = in->data[i];
-    double unit[256]; /* i / 255, exactly as the per-element division */
-    for (int i = 0; i < 256; i++)
-        unit[i] = i / 255.0;
-    const double mx = unit[mx8];
+        mx8 = in->data[i] > mx8 ? in->data[i] : mx8;
+    const double mx = mx8 / 255.0;
     const double den = mx + t;
-    for (int y = 0; y < H; y++)
+    double *tp = malloc(sizeof(double) * (size_t)W * C);
+    if (!tp) {
+        free(m);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog)");
+    }
+    for (int y = 0; y < H; y++) {
+        /* The plasma term of each element of the row, then the row. */
+        const double *pm = m + (size_t)y * size;
         for (int x = 0; x < W; x++) {
-            double pv = m[(size_t)y * size + x];
-            double tp = f32 ? (double)(float)(t * pv) : t * pv;
-            size_t o = ((size_t)y * W + x) * C;
-            for (int k = 0; k < C; k++) {
-                double v = unit[in->data[o + k]] + tp;
-                out->data[o + k] = sa__to_u8(v * mx / den);
-            }
+            double v = f32 ? (double)(float)(t * pm[x]) : t * pm[x];
+            for (int k = 0; k < C; k++)
+                tp[x * C + k] = v;
         }
+        fog_row(out->data + (size_t)y * W * C, in->data + (size_t)y * W * C, tp, W * C, mx, den);
+    }
+    free(tp);
     free(m);
     return 0;
 }
@@ -317,12 +388,103 @@ static int motion_blur_any(double *out, const double *in, int h, int w, int radi
     return 0;
 }
 
+/* Whitening in float32, then the layer and its 180-degree rotation.
+ * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
+ * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
+ * whose operation order differs (so rows are split at simd_w). Per row:
+ * the whitened floor and the two layer values are spread to one entry per
+ * element, then every element is finished in one flat loop. */
+static inline __attribute__((always_inline)) void
+snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict snowl,
+                int H, int W, int C, float blend, float rest, float *restrict wv,
+                double *restrict sv, double *restrict rv)
+{
+    const int simd_w = W / 8 * 8;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *px = in + (size_t)y * W * C;
+        uint8_t *o = out + (size_t)y * W * C;
+        const double *s = snowl + (size_t)y * W;
+        const double *r = snowl + (size_t)(H - 1 - y) * W; /* read right to left */
+        if (C == 3) {
+            for (int x = 0; x < simd_w; x++) {
+                float x0 = px[3 * x] / 255.f, x1 = px[3 * x + 1] / 255.f,
+                      x2 = px[3 * x + 2] / 255.f;
+                float g = fmaf(x2, 0.114f, fmaf(x1, 0.587f, x0 * 0.299f));
+                float w = g * 1.5f + 0.5f;
+                wv[3 * x] = wv[3 * x + 1] = wv[3 * x + 2] = w;
+            }
+            for (int x = simd_w; x < W; x++) {
+                float x0 = px[3 * x] / 255.f, x1 = px[3 * x + 1] / 255.f,
+                      x2 = px[3 * x + 2] / 255.f;
+                float g = fmaf(x2, 0.114f, fmaf(x0, 0.299f, x1 * 0.587f));
+                float w = g * 1.5f + 0.5f;
+                wv[3 * x] = wv[3 * x + 1] = wv[3 * x + 2] = w;
+            }
+            for (int x = 0; x < W; x++) {
+                sv[3 * x] = sv[3 * x + 1] = sv[3 * x + 2] = s[x];
+                rv[3 * x] = rv[3 * x + 1] = rv[3 * x + 2] = r[W - 1 - x];
+            }
+        } else {
+            for (int x = 0; x < W; x++) {
+                wv[x] = (px[x] / 255.f) * 1.5f + 0.5f;
+                sv[x] = s[x];
+                rv[x] = r[W - 1 - x];
+            }
+        }
+        for (int j = 0; j < W * C; j++) {
+            float xv = px[j] / 255.f;
+            float mx = xv > wv[j] ? xv : wv[j];
+            float v = blend * xv + rest * mx;
+            o[j] = unit_to_u8((double)v + sv[j] + rv[j]);
+        }
+    }
+}
+
+#if SA__DISPATCH_FMA
+static __attribute__((target("avx2,fma"))) void
+snow_blend_fma(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W, int C,
+               float blend, float rest, float *wv, double *sv, double *rv)
+{
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv);
+}
+#endif
+
+static void snow_blend_base(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W,
+                            int C, float blend, float rest, float *wv, double *sv, double *rv)
+{
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv);
+}
+
+static int snow_blend(sa_image *out, const sa_image *in, const double *snowl, float blend,
+                      float rest, sa_error *err)
+{
+    const size_t row = (size_t)in->w * in->c;
+    float *wv = malloc(sizeof(float) * row);
+    double *sv = malloc(sizeof(double) * 2 * row);
+    if (!wv || !sv) {
+        free(wv);
+        free(sv);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow)");
+    }
+#if SA__DISPATCH_FMA
+    if (sa__have_fma())
+        snow_blend_fma(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv, sv,
+                       sv + row);
+    else
+#endif
+        snow_blend_base(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv, sv,
+                        sv + row);
+    free(wv);
+    free(sv);
+    return 0;
+}
+
 int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
     (void)opt;
     const snow_param *p = &snow_p[table == SA_PARAMS_CIFAR][severity - 1];
-    const int H = in->h, W = in->w, C = in->c;
+    const int H = in->h, W = in->w;
     const size_t n = (size_t)H * W;
     double *layer = malloc(sizeof(double) * n);
     double *snowl = malloc(sizeof(double) * n); /* final layer, H x W, in [0,1] */
@@ -387,35 +549,7 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
                 snowl[(size_t)y * W + x] = r / 255.0;
             }
     }
-    /* Whitening in float32, then the layer and its 180-degree rotation.
-     * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
-     * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
-     * whose operation order differs (so rows are split at simd_w). */
-    const int simd_w = W / 8 * 8;
-    const float blend = (float)p->blend, rest = (float)(1 - p->blend);
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            size_t q = (size_t)y * W + x;
-            double s = snowl[q];
-            double sr = snowl[(size_t)(H - 1 - y) * W + (W - 1 - x)];
-            float xv[3];
-            float g;
-            if (C == 3) {
-                for (int k = 0; k < 3; k++)
-                    xv[k] = (float)in->data[3 * q + k] / 255.f;
-                g = x < simd_w ? fmaf(xv[2], 0.114f, fmaf(xv[1], 0.587f, xv[0] * 0.299f))
-                               : fmaf(xv[2], 0.114f, fmaf(xv[0], 0.299f, xv[1] * 0.587f));
-            } else {
-                xv[0] = (float)in->data[q] / 255.f;
-                g = xv[0];
-            }
-            float wv = g * 1.5f + 0.5f;
-            for (int k = 0; k < C; k++) {
-                float mx = xv[k] > wv ? xv[k] : wv;
-                float v = blend * xv[k] + rest * mx;
-                out->data[(size_t)q * C + k] = sa__to_u8((double)v + s + sr);
-            }
-        }
+    rc = snow_blend(out, in, snowl, (float)p->blend, (float)(1 - p->blend), err);
 done:
     free(layer);
     free(snowl);
@@ -590,6 +724,19 @@ done:
     return rc;
 }
 
+/* out[j] = clip(a in[j] + b tex[j], 0, 255), truncated, for n values. */
+SA__CLONES
+static void frost_blend(uint8_t *restrict out, const uint8_t *restrict in,
+                        const uint8_t *restrict tx, size_t n, double a, double b)
+{
+    for (size_t j = 0; j < n; j++) {
+        double v = a * in[j] + b * tx[j];
+        v = v > 0.0 ? v : 0.0;
+        v = v < 255.0 ? v : 255.0;
+        out[j] = (uint8_t)(int32_t)v;
+    }
+}
+
 int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -656,21 +803,17 @@ int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int se
     }
     const double a = p[0], b = p[1];
     const size_t pixels = (size_t)W * H;
-    for (size_t q = 0; q < pixels; q++) {
-        const uint8_t *f = crop + 3 * q;
-        if (C == 3) {
-            for (int k = 0; k < 3; k++) {
-                double v = a * in->data[3 * q + k] + b * f[k];
-                out->data[3 * q + k] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
-            }
-        } else {
+    if (C == 3)
+        frost_blend(out->data, in->data, crop, 3 * pixels, a, b);
+    else
+        for (size_t q = 0; q < pixels; q++) {
             /* imagecorruptions applies its grey weights to the texture in
              * OpenCV's BGR order. */
+            const uint8_t *f = crop + 3 * q;
             double g = 0.2989 * f[2] + 0.5870 * f[1] + 0.1140 * f[0];
             double v = a * in->data[q] + b * g;
             out->data[q] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
         }
-    }
     free(crop);
     return 0;
 }
