@@ -84,39 +84,38 @@ static inline int r101(int i, int n)
     return i;
 }
 
-/* Scratch of canny(): zero-padded magnitude, Sobel derivatives, padded
- * edge map and the hysteresis stack. */
+/* Scratch of canny_inv(): zero-padded magnitude, Sobel derivatives,
+ * padded edge map and the hysteresis stack, carved from one block of
+ * canny_scratch_size(h, w) bytes (8-byte aligned). */
 typedef struct canny_buf {
     int *mag;      /* (h+2) x (w+2) */
+    int *stack;    /* (h+2) x (w+2) */
     int16_t *dx;   /* h x w */
     int16_t *dy;   /* h x w */
     uint8_t *map;  /* (h+2) x (w+2): 0 weak candidate, 1 none, 2 edge */
-    int *stack;    /* (h+2) x (w+2) */
 } canny_buf;
 
-static void canny_buf_free(canny_buf *b)
-{
-    free(b->mag);
-    free(b->dx);
-    free(b->dy);
-    free(b->map);
-    free(b->stack);
-}
-
-static int canny_buf_init(canny_buf *b, int h, int w)
+static size_t canny_scratch_size(int h, int w)
 {
     const size_t pad = (size_t)(h + 2) * (size_t)(w + 2), n = (size_t)h * w;
-    b->mag = malloc(sizeof(int) * pad);
-    b->dx = malloc(sizeof(int16_t) * n);
-    b->dy = malloc(sizeof(int16_t) * n);
-    b->map = malloc(pad);
-    b->stack = malloc(sizeof(int) * pad);
-    /* On failure the caller still releases it with canny_buf_free. */
-    return b->mag && b->dx && b->dy && b->map && b->stack ? 0 : -1;
+    return 2 * sizeof(int) * pad + 2 * sizeof(int16_t) * n + pad;
+}
+
+static canny_buf canny_carve(void *block, int h, int w)
+{
+    const size_t pad = (size_t)(h + 2) * (size_t)(w + 2), n = (size_t)h * w;
+    canny_buf b;
+    b.mag = block;
+    b.stack = b.mag + pad;
+    b.dx = (int16_t *)(b.stack + pad);
+    b.dy = b.dx + n;
+    b.map = (uint8_t *)(b.dy + n);
+    return b;
 }
 
 /* Sobel derivatives and L1 magnitude of row y (3x3, replicated border),
  * one branch-free loop over the interior columns. */
+SA__CLONES
 static void sobel_row(int16_t *restrict dx, int16_t *restrict dy, int *restrict mag,
                       const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int w)
 {
@@ -225,6 +224,7 @@ static void canny_inv(uint8_t *notedge, const uint8_t *src, int h, int w, int lo
  * once (vectorised; a minimum of unsigned sums is the same in any order),
  * then runs the one sequential term (left, or right) along the row.
  * tmp: (h+4)*(w+4) uints, row: w uints. */
+SA__CLONES
 static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp,
                          unsigned *restrict row)
 {
@@ -274,12 +274,9 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
         }
         unsigned right = t[w];
         for (int j = w - 1; j >= 0; j--) {
-            unsigned t0 = t[j];
-            if (t0 > HV) {
-                unsigned v = right + HV, r = row[j];
-                t0 = r > v ? v : r;
-            }
-            t[j] = right = t0;
+            unsigned t0 = t[j], v = right + HV, r = row[j];
+            r = r > v ? v : r;
+            t[j] = right = t0 > HV ? r : t0;
         }
         for (int j = 0; j < w; j++) {
             unsigned t0 = t[j] > DMAX ? DMAX : t[j];
@@ -386,20 +383,23 @@ static void box_u8_row(float *restrict o, const uint8_t *r0, const uint8_t *r1, 
         o[w - 1] = box_u8(r0, r1, r2, lr, w - 2, w - 1, r101(w, w));
 }
 
-/* The water texture m (h*w floats, before normalisation) from L8. */
+/* The water texture m (h*w floats, before normalisation) from L8. The
+ * distance transform reuses the scratch of the edge detector. */
 static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
 {
     const size_t n = (size_t)h * w;
-    canny_buf cb = {0};
-    int cb_ok = canny_buf_init(&cb, h, w) == 0;
-    unsigned *tmp = malloc(sizeof(unsigned) * ((size_t)(h + 4) * (w + 4) + (size_t)w));
-    float *dist = malloc(sizeof(float) * n);
-    uint8_t *a = malloc(n), *b = malloc(n);
-    int rc = 0;
-    if (!cb_ok || !tmp || !dist || !a || !b) {
-        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
-        goto done;
-    }
+    const size_t dist_bytes = sizeof(unsigned) * ((size_t)(h + 4) * (w + 4) + (size_t)w);
+    const size_t c_bytes = canny_scratch_size(h, w);
+    const size_t scratch = c_bytes > dist_bytes ? c_bytes : dist_bytes;
+    /* scratch (8-byte multiples first), distances, then two byte planes */
+    const size_t off_dist = (scratch + 7) / 8 * 8, off_a = off_dist + sizeof(float) * n;
+    unsigned char *block = malloc(off_a + 2 * n);
+    if (!block)
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
+    const canny_buf cb = canny_carve(block, h, w);
+    unsigned *tmp = (unsigned *)block;
+    float *dist = (float *)(block + off_dist);
+    uint8_t *a = block + off_a, *b = a + n;
     canny_inv(a, l8, h, w, 50, 150, &cb);
     distance_5x5(dist, a, h, w, tmp, tmp + (size_t)(h + 4) * (w + 4));
     for (int y = 0; y < h; y++)
@@ -412,13 +412,8 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
     for (int y = 0; y < h; y++)
         box_u8_row(m + (size_t)y * w, b + (size_t)r101(y - 1, h) * w, b + (size_t)y * w,
                    b + (size_t)r101(y + 1, h) * w, l8 + (size_t)y * w, w);
-done:
-    canny_buf_free(&cb);
-    free(tmp);
-    free(dist);
-    free(a);
-    free(b);
-    return rc;
+    free(block);
+    return 0;
 }
 
 /* Water colour on a 3-channel row: out[j] = uint8(clip(in[j] / 255 +
@@ -433,6 +428,44 @@ static void water_row(uint8_t *restrict out, const uint8_t *restrict in, const f
         v = v > 0.f ? v : 0.f; /* NaN (an all-zero texture) gives 0 */
         v = v < 1.f ? v : 1.f;
         out[j] = (uint8_t)(int32_t)(v * 255.f);
+    }
+}
+
+/* l8[i] = uint8(int(liq[i] * 255)) where liq[i] >= thr, else 0. */
+SA__CLONES
+static void water_layer(uint8_t *restrict l8, const double *restrict liq, size_t n, double thr)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = liq[i] < thr ? 0.0 : liq[i];
+        l8[i] = (uint8_t)(int32_t)(v * 255.0);
+    }
+}
+
+/* Largest of m[0..n) (n >= 1; no NaN), in independent lanes. */
+SA__CLONES
+static float max_f(const float *m, size_t n)
+{
+    float l[16];
+    size_t i = 0;
+    for (int k = 0; k < 16; k++)
+        l[k] = m[0];
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            l[k] = m[i + k] > l[k] ? m[i + k] : l[k];
+    for (; i < n; i++)
+        l[0] = m[i] > l[0] ? m[i] : l[0];
+    for (int k = 1; k < 16; k++)
+        l[0] = l[k] > l[0] ? l[k] : l[0];
+    return l[0];
+}
+
+/* mv[3x + k] = (m[x] / mx) * kf for the three channels (0/0 gives NaN). */
+SA__CLONES
+static void water_mv_row(float *restrict mv, const float *restrict m, int w, float mx, float kf)
+{
+    for (int x = 0; x < w; x++) {
+        float v = (m[x] / mx) * kf;
+        mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
     }
 }
 
@@ -456,20 +489,15 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
     rc = sa__gaussian_filter_f64(liq, liq, H, W, 1, p->sigma_b, 4.0, SA__BORDER_NEAREST, err);
     if (rc < 0)
         goto done;
-    for (size_t i = 0; i < n; i++)
-        if (liq[i] < p->thr)
-            liq[i] = 0.0;
     if (p->mode == 0) {
-        /* uint8 cast: truncation, wrapping modulo 256 above 255. */
-        for (size_t i = 0; i < n; i++)
-            l8[i] = (uint8_t)(int64_t)(liq[i] * 255.0);
+        /* Threshold, then the uint8 cast: truncation, wrapping modulo 256
+         * above 255 (values stay far below 2^31: the layer is a blurred
+         * normal of sigma <= 0.4). */
+        water_layer(l8, liq, n, p->thr);
         rc = water(m, l8, H, W, err);
         if (rc < 0)
             goto done;
-        float mx = m[0];
-        for (size_t i = 1; i < n; i++)
-            if (m[i] > mx)
-                mx = m[i];
+        const float mx = max_f(m, n);
         const float kf = (float)p->k;
         const float col[3] = {(float)(175 / 255.), (float)(238 / 255.), (float)(238 / 255.)};
         if (C == 3) {
@@ -484,10 +512,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
                     col3[3 * x + k] = col[k];
             for (int y = 0; y < H; y++) {
                 const float *mr = m + (size_t)y * W;
-                for (int x = 0; x < W; x++) {
-                    float v = (mr[x] / mx) * kf; /* 0/0 gives NaN */
-                    mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
-                }
+                water_mv_row(mv, mr, W, mx, kf);
                 water_row(out->data + (size_t)y * W * 3, in->data + (size_t)y * W * 3, mv, col3,
                           3 * W);
             }
@@ -507,6 +532,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
             }
         }
     } else {
+        /* Thresholded to 0 below thr (> 0), so "> thr" reads the raw layer. */
         for (size_t i = 0; i < n; i++)
             m[i] = liq[i] > p->thr ? 1.f : 0.f;
         rc = sa__gaussian_filter_f32(m, m, H, W, 1, p->k, 4.0, SA__BORDER_NEAREST, err);

@@ -70,103 +70,139 @@ static inline double st(double v, int f32)
     return f32 ? (double)(float)v : v;
 }
 
-/* Smallest / largest of m[0..n) (n >= 1), in independent lanes so the
- * loop vectorises; the value is the same whatever the order (m holds no
+/* Smallest and largest of m[0..n) (n >= 1), in independent lanes so the
+ * loop vectorises; the values are the same whatever the order (m holds no
  * NaN; a zero's sign is lost later by the offset). */
-static double min_of(const double *m, size_t n)
+SA__CLONES
+static void min_max(const double *m, size_t n, double *lo, double *hi)
 {
-    double l[8];
+    double l[8], h[8];
     size_t i = 0;
     for (int k = 0; k < 8; k++)
-        l[k] = m[0];
+        l[k] = h[k] = m[0];
     for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < 8; k++) {
             l[k] = m[i + k] < l[k] ? m[i + k] : l[k];
-    for (; i < n; i++)
+            h[k] = m[i + k] > h[k] ? m[i + k] : h[k];
+        }
+    for (; i < n; i++) {
         l[0] = m[i] < l[0] ? m[i] : l[0];
-    for (int k = 1; k < 8; k++)
+        h[0] = m[i] > h[0] ? m[i] : h[0];
+    }
+    for (int k = 1; k < 8; k++) {
         l[0] = l[k] < l[0] ? l[k] : l[0];
-    return l[0];
+        h[0] = h[k] > h[0] ? h[k] : h[0];
+    }
+    *lo = l[0];
+    *hi = h[0];
 }
 
-static double max_of(const double *m, size_t n)
+/* One row of the square step: centres out[j * s] (j < k) from the column
+ * sums cs[j] = corner(i, j) + corner(i + 1, j), cs[k] = cs[0] (torus). */
+static inline __attribute__((always_inline)) void
+square_row(double *restrict out, const double *restrict cs, const double *restrict u, int k, int s,
+           double wibble, const int f32)
 {
-    double l[8];
-    size_t i = 0;
-    for (int k = 0; k < 8; k++)
-        l[k] = m[0];
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            l[k] = m[i + k] > l[k] ? m[i + k] : l[k];
-    for (; i < n; i++)
-        l[0] = m[i] > l[0] ? m[i] : l[0];
-    for (int k = 1; k < 8; k++)
-        l[0] = l[k] > l[0] ? l[k] : l[0];
-    return l[0];
+    for (int j = 0; j < k; j++) {
+        double sum = st(cs[j] + cs[j + 1], f32);
+        out[(size_t)j * s] = st(sum / 4 + wibble * u[j], f32);
+    }
 }
 
-/* The diamond-square body; inlined twice so that f32 is a constant. */
-static inline __attribute__((always_inline)) void plasma_body(double *m, int size, double decay,
-                                                              const int f32, sa_rng *rng)
+/* The diamond-square body; inlined twice so that f32 is a constant. Each
+ * row of each step draws its k uniforms first (the reference's order:
+ * row-major within a step), then runs a loop without wrap-around: the
+ * torus neighbours are copied next to the row (index k holds index 0, or
+ * index -1 index k - 1). */
+static inline __attribute__((always_inline)) int plasma_body(double *m, int size, double decay,
+                                                             const int f32, sa_rng *rng)
 {
     const int n = size;
+    const size_t kmax = (size_t)(n / 2 > 1 ? n / 2 : 1);
+    double *u = malloc(sizeof(double) * 3 * (kmax + 2));
+    if (!u)
+        return SA_ENOMEM;
+    double *cs = u + kmax + 2, *cc = cs + kmax + 2;
     m[0] = 0.0;
     double wibble = 100.0;
     for (int s = n; s >= 2; s /= 2) {
         const int h = s / 2, k = n / s;
-        /* Squares: centres from the four corners (torus). */
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++) {
-                int i1 = i + 1 == k ? 0 : i + 1, j1 = j + 1 == k ? 0 : j + 1;
-                double a = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
-                double b = st(m[(size_t)i * s * n + (size_t)j1 * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j1 * s], f32);
-                double sum = st(a + b, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
-            }
+        /* Squares: centres from the four corners. */
+        for (int i = 0; i < k; i++) {
+            const int i1 = i + 1 == k ? 0 : i + 1;
+            const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cs[j] = st(r0[(size_t)j * s] + r1[(size_t)j * s], f32);
+            cs[k] = cs[0];
+            square_row(m + (size_t)(i * s + h) * n + h, cs, u, k, s, wibble, f32);
+        }
         /* Diamonds on corner rows: centres above/below plus corners left/right. */
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < k; i++) {
+            const int im1 = i == 0 ? k - 1 : i - 1;
+            double *cr = m + (size_t)i * s * n;
+            const double *c0 = m + (size_t)(i * s + h) * n + h, *c1 = m + (size_t)(im1 * s + h) * n + h;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cc[j] = cr[(size_t)j * s];
+            cc[k] = cc[0];
             for (int j = 0; j < k; j++) {
-                int im1 = i == 0 ? k - 1 : i - 1, j1 = j + 1 == k ? 0 : j + 1;
-                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
-                                  m[(size_t)(im1 * s + h) * n + (size_t)(j * s + h)], f32);
-                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i * s * n + (size_t)j1 * s], f32);
+                double d = st(c0[(size_t)j * s] + c1[(size_t)j * s], f32);
+                double c = st(cc[j] + cc[j + 1], f32);
                 double sum = st(d + c, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)i * s * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
+                cr[(size_t)j * s + h] = st(sum / 4 + wibble * u[j], f32);
             }
-        /* Diamonds on corner columns. */
-        for (int i = 0; i < k; i++)
+        }
+        /* Diamonds on corner columns: centres left/right plus corners above/below. */
+        for (int i = 0; i < k; i++) {
+            const int i1 = i + 1 == k ? 0 : i + 1;
+            double *row = m + (size_t)(i * s + h) * n;
+            const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cc[j + 1] = row[(size_t)j * s + h];
+            cc[0] = cc[k];
             for (int j = 0; j < k; j++) {
-                int i1 = i + 1 == k ? 0 : i + 1, jm1 = j == 0 ? k - 1 : j - 1;
-                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
-                                  m[(size_t)(i * s + h) * n + (size_t)(jm1 * s + h)], f32);
-                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
+                double d = st(cc[j + 1] + cc[j], f32);
+                double c = st(r0[(size_t)j * s] + r1[(size_t)j * s], f32);
                 double sum = st(d + c, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)(i * s + h) * n + (size_t)j * s] = st(sum / 4 + wibble * u, f32);
+                row[(size_t)j * s] = st(sum / 4 + wibble * u[j], f32);
             }
+        }
         wibble /= decay;
     }
-    const size_t total = (size_t)n * n;
-    const double lo = min_of(m, total);
-    for (size_t i = 0; i < total; i++)
-        m[i] = st(m[i] - lo, f32);
-    const double hi = max_of(m, total);
-    for (size_t i = 0; i < total; i++)
-        m[i] = st(m[i] / hi, f32);
+    free(u);
+    return 0;
+}
+
+/* The map before normalisation, with its offset lo (the minimum) and scale
+ * hi (the maximum after the offset): normalised value st(st(v - lo) / hi).
+ * The reference takes the maximum of the offset map; subtracting lo and
+ * rounding are non-decreasing, so that is st(max - lo). */
+static int plasma_raw(double *m, int size, double decay, int f32, sa_rng *rng, double *lo,
+                      double *hi)
+{
+    int rc = f32 ? plasma_body(m, size, decay, 1, rng) : plasma_body(m, size, decay, 0, rng);
+    if (rc < 0)
+        return rc;
+    double mx;
+    min_max(m, (size_t)size * size, lo, &mx);
+    *hi = st(mx - *lo, f32);
+    return 0;
 }
 
 int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
 {
-    if (f32)
-        plasma_body(m, size, decay, 1, rng);
-    else
-        plasma_body(m, size, decay, 0, rng);
+    double lo, hi;
+    int rc = plasma_raw(m, size, decay, f32, rng, &lo, &hi);
+    if (rc < 0)
+        return rc;
+    const size_t total = (size_t)size * size;
+    for (size_t i = 0; i < total; i++)
+        m[i] = st(st(m[i] - lo, f32) / hi, f32);
     return 0;
 }
 
@@ -179,14 +215,52 @@ static inline uint8_t unit_to_u8(double v)
     return (uint8_t)(int32_t)(c * 255.0);
 }
 
-/* out[j] = (in[j] / 255 + tp[j]) * mx / den, element by element. */
+/* out[j] = uint8(clip((in[j] / 255 + tp[j]) * mx / den, 0, 1) * 255),
+ * element by element, with tp[j] >= 0, mx >= 0, den > 0.
+ *
+ * The two divisions are what the loop would spend its time on, so it first
+ * takes them as products with the rounded reciprocals: every step is then
+ * within a few units in the last place of the exact path (relative error
+ * below 16 * 2^-53 on non-negative values), so the scaled value t' lies
+ * within 1e-12 of the exact t = q * 255. The byte is trunc(clip(t, 0, 255)),
+ * a non-decreasing function of t: where it agrees at t' - 1e-9 and
+ * t' + 1e-9 it is the exact byte. Elsewhere (t next to an integer, about
+ * one element in 10^8, or where t is exactly an integer such as 0) the
+ * element is recomputed with the divisions. */
+SA__CLONES
 static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict tp,
-                    int n, double mx, double den)
+                    uint8_t *restrict unsure, int n, double mx, double den)
 {
+    const double r255 = 1.0 / 255.0, rden = 1.0 / den, M = 1e-9;
+    int any = 0;
     for (int j = 0; j < n; j++) {
-        double v = in[j] / 255.0 + tp[j];
-        out[j] = unit_to_u8(v * mx / den);
+        double t = ((in[j] * r255 + tp[j]) * mx) * rden * 255.0; /* t >= 0 */
+        int32_t a = (int32_t)(t - M), b = (int32_t)(t + M); /* t - M > -1 truncates to 0 */
+        a = a < 255 ? a : 255;
+        b = b < 255 ? b : 255;
+        out[j] = (uint8_t)a;
+        unsure[j] = a != b;
+        any |= a != b;
     }
+    if (any)
+        for (int j = 0; j < n; j++)
+            if (unsure[j])
+                out[j] = unit_to_u8((in[j] / 255.0 + tp[j]) * mx / den);
+}
+
+/* tp[x * C + k] = t * (normalised plasma at x), rounded as the reference
+ * stores it. */
+SA__CLONES
+static void fog_plasma_row(double *restrict tp, const double *restrict pm, int W, int C, double lo,
+                           double hi, double t, int f32)
+{
+    for (int x = 0; x < W; x++) {
+        double pv = st(st(pm[x] - lo, f32) / hi, f32);
+        tp[(size_t)x * C] = f32 ? (double)(float)(t * pv) : t * pv;
+    }
+    for (int x = 0; x < W; x++)
+        for (int k = 1; k < C; k++)
+            tp[(size_t)x * C + k] = tp[(size_t)x * C];
 }
 
 int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -210,7 +284,12 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
     if (!m)
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog plasma %dx%d)", size,
                             size);
-    sa__plasma_fractal(m, size, p[1], f32, rng);
+    double lo, hi;
+    if (plasma_raw(m, size, p[1], f32, rng, &lo, &hi) < 0) {
+        free(m);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog plasma %dx%d)", size,
+                            size);
+    }
     const size_t n = sa_image_size(in);
     uint8_t mx8 = 0;
     for (size_t i = 0; i < n; i++)
@@ -218,21 +297,22 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
     const double mx = mx8 / 255.0;
     const double den = mx + t;
     double *tp = malloc(sizeof(double) * (size_t)W * C);
-    if (!tp) {
+    uint8_t *unsure = malloc((size_t)W * C);
+    if (!tp || !unsure) {
+        free(tp);
+        free(unsure);
         free(m);
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog)");
     }
     for (int y = 0; y < H; y++) {
-        /* The plasma term of each element of the row, then the row. */
-        const double *pm = m + (size_t)y * size;
-        for (int x = 0; x < W; x++) {
-            double v = f32 ? (double)(float)(t * pm[x]) : t * pm[x];
-            for (int k = 0; k < C; k++)
-                tp[x * C + k] = v;
-        }
-        fog_row(out->data + (size_t)y * W * C, in->data + (size_t)y * W * C, tp, W * C, mx, den);
+        /* The plasma term of each element of the row (normalised here,
+         * only where it is used), then the row. */
+        fog_plasma_row(tp, m + (size_t)y * size, W, C, lo, hi, t, f32);
+        fog_row(out->data + (size_t)y * W * C, in->data + (size_t)y * W * C, tp, unsure, W * C, mx,
+                den);
     }
     free(tp);
+    free(unsure);
     free(m);
     return 0;
 }

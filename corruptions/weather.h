@@ -47,7 +47,8 @@ void sa__frost_builtin_row(const sa__frost_builtin *t, int y, int x0, int step, 
  * two) with wibble decay `decay`, normalised to [0, 1], into m (size*size
  * doubles, row-major). Draws 3 k*k uniforms per level (k = 1, 2, 4, ...),
  * as the reference. f32: round every stored value to float32 (the
- * size-generic reference stores the map as float32). */
+ * size-generic reference stores the map as float32). Returns 0, or
+ * SA_ENOMEM when its row scratch cannot be allocated. */
 int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng);
 
 #endif
