@@ -192,9 +192,10 @@ static void canny_inv(uint8_t *notedge, const uint8_t *src, int h, int w, int lo
         mr[0] = mr[w + 1] = 1;
         nms_row(mr + 1, mp, mp - mw, mp + mw, dx + (size_t)y * w, dy + (size_t)y * w, w, low,
                 high);
-        for (int x = 1; x <= w; x++)
-            if (mr[x] == 2)
-                stack[sp++] = (y + 1) * mw + x;
+        for (int x = 1; x <= w; x++) { /* push strong pixels, without branches */
+            stack[sp] = (y + 1) * mw + x;
+            sp += mr[x] == 2;
+        }
     }
     /* Hysteresis: grow edges into weak candidates, 8-connected (the
      * result is the closure, whatever the visiting order). */
@@ -217,12 +218,48 @@ static void canny_inv(uint8_t *notedge, const uint8_t *src, int h, int w, int lo
     }
 }
 
+static inline unsigned umin(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+/* t[j] = min(row[j], t[j -/+ 1] + step) along a row, from the left
+ * (dir = 1, t[-1] = edge) or from the right (dir = -1, t[w] = edge). Four
+ * texels a step: the minima within the four do not wait for the previous
+ * four, so the sequential part is one add and one minimum per four. */
+static inline void minplus_scan(unsigned *t, const unsigned *row, int w, unsigned edge,
+                                unsigned step, int dir)
+{
+    unsigned c = edge;
+    int j = 0;
+    for (; j + 4 <= w; j += 4) {
+        const int j0 = dir > 0 ? j : w - 1 - j, j1 = j0 + dir, j2 = j1 + dir, j3 = j2 + dir;
+        const unsigned p0 = row[j0], p1 = umin(row[j1], p0 + step), p2 = umin(row[j2], p1 + step),
+                       p3 = umin(row[j3], p2 + step);
+        t[j0] = umin(p0, c + step);
+        t[j1] = umin(p1, c + 2 * step);
+        t[j2] = umin(p2, c + 3 * step);
+        t[j3] = c = umin(p3, c + 4 * step);
+    }
+    for (; j < w; j++) {
+        const int jj = dir > 0 ? j : w - 1 - j;
+        t[jj] = c = umin(row[jj], c + step);
+    }
+}
+
 /* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src,
  * clipped at 20: two-pass 5x5 chamfer in 16.16 fixed point with steps 1,
  * 1.4, 2.1969; pixels beyond the border are never zeros. Each pass takes
  * the minimum over the neighbours in the finished rows for a whole row at
  * once (vectorised; a minimum of unsigned sums is the same in any order),
- * then runs the one sequential term (left, or right) along the row.
+ * then scans the one term along the row (left, or right).
+ *
+ * Two rewrites that leave every output value unchanged: values are capped
+ * at INIT (a minimum capped at K equals the minimum of the capped terms,
+ * capped at K, as every step is positive, and outputs saturate at
+ * DMAX < INIT), which also keeps every sum far from 2^32; and the backward
+ * pass updates every pixel, not only those above one step (a pixel of at
+ * most one step cannot be lowered: every term adds at least one step).
  * tmp: (h+4)*(w+4) uints, row: w uints. */
 SA__CLONES
 static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp,
@@ -240,47 +277,35 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
         unsigned *t = tmp + (size_t)(i + B) * st + B;
         const unsigned *u2 = t - 2 * st, *u1 = t - st;
         for (int j = 0; j < w; j++) {
-            unsigned t0 = u2[j - 1] + LG, v;
-            v = u2[j + 1] + LG; t0 = t0 > v ? v : t0;
-            v = u1[j - 2] + LG; t0 = t0 > v ? v : t0;
-            v = u1[j - 1] + DG; t0 = t0 > v ? v : t0;
-            v = u1[j] + HV; t0 = t0 > v ? v : t0;
-            v = u1[j + 1] + DG; t0 = t0 > v ? v : t0;
-            v = u1[j + 2] + LG; t0 = t0 > v ? v : t0;
-            row[j] = t0;
+            unsigned t0 = umin(u2[j - 1] + LG, u2[j + 1] + LG);
+            t0 = umin(t0, u1[j - 2] + LG);
+            t0 = umin(t0, u1[j - 1] + DG);
+            t0 = umin(t0, u1[j] + HV);
+            t0 = umin(t0, u1[j + 1] + DG);
+            t0 = umin(t0, u1[j + 2] + LG);
+            t0 = umin(t0, INIT);
+            row[j] = s[j] ? t0 : 0; /* a zero pixel stays 0 whatever its left */
         }
-        unsigned left = t[-1];
-        for (int j = 0; j < w; j++) {
-            unsigned v = left + HV, t0 = row[j];
-            t0 = t0 > v ? v : t0;
-            left = s[j] ? t0 : 0;
-            t[j] = left;
-        }
+        minplus_scan(t, row, w, INIT, HV, 1);
     }
     for (int i = h - 1; i >= 0; i--) {
         float *d = dist + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
         const unsigned *d1 = t + st, *d2 = t + 2 * st;
         for (int j = 0; j < w; j++) {
-            unsigned t0 = t[j], v;
-            v = d2[j + 1] + LG; t0 = t0 > v ? v : t0;
-            v = d2[j - 1] + LG; t0 = t0 > v ? v : t0;
-            v = d1[j + 2] + LG; t0 = t0 > v ? v : t0;
-            v = d1[j + 1] + DG; t0 = t0 > v ? v : t0;
-            v = d1[j] + HV; t0 = t0 > v ? v : t0;
-            v = d1[j - 1] + DG; t0 = t0 > v ? v : t0;
-            v = d1[j - 2] + LG; t0 = t0 > v ? v : t0;
+            unsigned t0 = umin(t[j], d2[j + 1] + LG);
+            t0 = umin(t0, d2[j - 1] + LG);
+            t0 = umin(t0, d1[j + 2] + LG);
+            t0 = umin(t0, d1[j + 1] + DG);
+            t0 = umin(t0, d1[j] + HV);
+            t0 = umin(t0, d1[j - 1] + DG);
+            t0 = umin(t0, d1[j - 2] + LG);
             row[j] = t0;
         }
-        unsigned right = t[w];
-        for (int j = w - 1; j >= 0; j--) {
-            unsigned t0 = t[j], v = right + HV, r = row[j];
-            r = r > v ? v : r;
-            t[j] = right = t0 > HV ? r : t0;
-        }
+        minplus_scan(t, row, w, INIT, HV, -1);
         for (int j = 0; j < w; j++) {
-            unsigned t0 = t[j] > DMAX ? DMAX : t[j];
-            float v = (float)(int)t0 * scale; /* t0 <= INT_MAX / 4 */
+            unsigned t0 = umin(t[j], DMAX);
+            float v = (float)(int)t0 * scale;
             d[j] = v > 20.f ? 20.f : v;
         }
     }

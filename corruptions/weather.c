@@ -559,6 +559,22 @@ static int snow_blend(sa_image *out, const sa_image *in, const double *snowl, fl
     return 0;
 }
 
+/* u8[i] = uint8(clip(z[i] < thr ? 0 : z[i], 0, 1) * 255). */
+SA__CLONES
+static void snow_threshold_u8(uint8_t *restrict u8, const double *restrict z, size_t n, double thr)
+{
+    for (size_t i = 0; i < n; i++)
+        u8[i] = unit_to_u8(z[i] < thr ? 0.0 : z[i]);
+}
+
+/* d[i] = u8[i] / 255. */
+SA__CLONES
+static void u8_to_unit(double *restrict d, const uint8_t *restrict u8, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = u8[i] / 255.0;
+}
+
 int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -590,16 +606,12 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
         rc = sa__clipped_zoom_f64(zoomed, layer, H, W, 1, p->zoom, err);
         if (rc < 0)
             goto done;
-        for (size_t i = 0; i < n; i++) {
-            double v = zoomed[i] < p->thr ? 0.0 : zoomed[i];
-            u8a[i] = sa__to_u8(v);
-        }
+        snow_threshold_u8(u8a, zoomed, n, p->thr);
         double angle = sa_rng_uniform(rng, -135.0, -45.0);
         rc = sa__motion_blur_u8(u8b, u8a, H, W, 1, p->radius, p->sigma_m, angle, err);
         if (rc < 0)
             goto done;
-        for (size_t i = 0; i < n; i++)
-            snowl[i] = u8b[i] / 255.0;
+        u8_to_unit(snowl, u8b, n);
     } else {
         /* imagecorruptions: per-axis zoom kept whole, float blur at the
          * zoomed size, rounded to 8 bits, top-left H x W. */
