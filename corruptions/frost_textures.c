@@ -70,12 +70,9 @@ static inline uint32_t hash3(int32_t x, int32_t y, uint32_t s)
  * hx = x * HX ^ seed and hy = y * HY (the finaliser of hash3). */
 static inline float lattice(uint32_t hx, uint32_t hy)
 {
-    uint32_t h = hx ^ hy;
+    uint32_t h = (hx ^ hy) * 0x2c1b3c6du;
     h ^= h >> 15;
-    h *= 0x2c1b3c6du;
-    h ^= h >> 12;
     h *= 0x297a2d39u;
-    h ^= h >> 15;
     return (float)(int32_t)h * (1.0f / 2147483648.0f);
 }
 
