@@ -66,14 +66,15 @@ static inline uint32_t hash3(int32_t x, int32_t y, uint32_t s)
     return h;
 }
 
-/* Lattice value in [-1, 1) of the corner whose coordinate terms are
- * hx = x * HX ^ seed and hy = y * HY (the finaliser of hash3). */
+/* Lattice value, in units of 2^-31 (an integer in [-2^31, 2^31) as a
+ * float), of the corner whose coordinate terms are hx = x * HX ^ seed and
+ * hy = y * HY. */
 static inline float lattice(uint32_t hx, uint32_t hy)
 {
     uint32_t h = (hx ^ hy) * 0x2c1b3c6du;
     h ^= h >> 15;
     h *= 0x297a2d39u;
-    return (float)(int32_t)h * (1.0f / 2147483648.0f);
+    return (float)(int32_t)h;
 }
 
 /* Value noise in [-1, 1] with smoothstep interpolation. */
@@ -91,7 +92,10 @@ static inline float vnoise(float x, float y, uint32_t s)
     float c = lattice(x0, y1), d = lattice(x1, y1);
     float top = a + (b - a) * tx;
     float bot = c + (d - c) * tx;
-    return top + (bot - top) * ty;
+    /* Scaling by 2^-31 once here rounds exactly as scaling each corner
+     * would: a power of two commutes with rounding (no value gets near the
+     * subnormal range). */
+    return (top + (bot - top) * ty) * (1.0f / 2147483648.0f);
 }
 
 static inline float raw_field(const sa__frost_builtin *t, float x, float y)
