@@ -415,11 +415,29 @@ static int zoom_any(double **out, int *zh, int *zw, const double *in, int h, int
     return 0;
 }
 
+/* acc[x] += k * row[clamp(x - dx)] for x < n (row of w values): the
+ * clamped ends and the plain middle as separate loops. */
+SA__CLONES
+static void motion_tap_row(double *restrict acc, const double *restrict row, int w, int n, int dx,
+                           double k)
+{
+    int a = dx < 0 ? 0 : (dx > n ? n : dx);             /* x < a reads row[0] */
+    int b = w + dx < a ? a : (w + dx > n ? n : w + dx); /* x >= b reads row[w - 1] */
+    for (int x = 0; x < a; x++)
+        acc[x] = acc[x] + k * row[0];
+    for (int x = a; x < b; x++)
+        acc[x] = acc[x] + k * row[x - dx];
+    for (int x = b; x < n; x++)
+        acc[x] = acc[x] + k * row[w - 1];
+}
+
 /* imagecorruptions' motion blur of an h x w float64 layer: half-Gaussian
- * taps along the angle, edge clamp, accumulation in float64; stops at the
- * first tap that leaves the image. */
-static int motion_blur_any(double *out, const double *in, int h, int w, int radius, double sigma,
-                           double angle, sa_error *err)
+ * taps along the angle, edge clamp, accumulation in float64 (tap by tap,
+ * in order, for a row of outputs at a time); stops at the first tap that
+ * leaves the image. Only the top-left oh x ow outputs are written (row
+ * stride ow). */
+static int motion_blur_any(double *out, const double *in, int h, int w, int oh, int ow,
+                           int radius, double sigma, double angle, sa_error *err)
 {
     const int width = 2 * radius + 1;
     double *k = malloc(sizeof(double) * (size_t)width);
@@ -451,17 +469,16 @@ static int motion_blur_any(double *out, const double *in, int h, int w, int radi
         tx[taps] = dx;
         taps++;
     }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            double acc = 0.0;
-            for (int i = 0; i < taps; i++) {
-                int sy = y - ty[i], sx = x - tx[i];
-                sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
-                sx = sx < 0 ? 0 : (sx >= w ? w - 1 : sx);
-                acc = acc + k[i] * in[(size_t)sy * w + sx];
-            }
-            out[(size_t)y * w + x] = acc;
+    for (int y = 0; y < oh; y++) {
+        double *acc = out + (size_t)y * ow;
+        for (int x = 0; x < ow; x++)
+            acc[x] = 0.0;
+        for (int i = 0; i < taps; i++) {
+            int sy = y - ty[i];
+            sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
+            motion_tap_row(acc, in + (size_t)sy * w, w, ow, tx[i], k[i]);
         }
+    }
     free(k);
     free(tx);
     free(ty);
@@ -575,6 +592,23 @@ static void u8_to_unit(double *restrict d, const uint8_t *restrict u8, size_t n)
         d[i] = u8[i] / 255.0;
 }
 
+/* d[x] = clip(round_half_even(b[x] * 255), 0, 255) / 255. Adding and
+ * subtracting 1.5 * 2^52 rounds to the nearest integer, ties to even (the
+ * default rounding mode), for |v| < 2^51; the blurred layer is a weighted
+ * mean of values in [0, 1], far inside that. */
+SA__CLONES
+static void snow_quantise_row(double *restrict d, const double *restrict b, int n)
+{
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    for (int x = 0; x < n; x++) {
+        double v = b[x] * 255.0;
+        double r = (v + magic) - magic;
+        r = r > 0.0 ? r : 0.0;
+        r = r < 255.0 ? r : 255.0;
+        d[x] = r / 255.0;
+    }
+}
+
 int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -630,16 +664,13 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
             goto done;
         }
         double angle = sa_rng_uniform(rng, -135.0, -45.0);
-        rc = motion_blur_any(blurred, zoomed, zh, zw, (int)p->radius, p->sigma_m, angle, err);
+        const int oh = zh < H ? zh : H, ow = zw < W ? zw : W;
+        rc = motion_blur_any(blurred, zoomed, zh, zw, oh, ow, (int)p->radius, p->sigma_m, angle,
+                             err);
         if (rc < 0)
             goto done;
         for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                double v = blurred[(size_t)y * zw + x] * 255.0;
-                int r = round_half_even(v);
-                r = r < 0 ? 0 : (r > 255 ? 255 : r);
-                snowl[(size_t)y * W + x] = r / 255.0;
-            }
+            snow_quantise_row(snowl + (size_t)y * W, blurred + (size_t)y * ow, W);
     }
     rc = snow_blend(out, in, snowl, (float)p->blend, (float)(1 - p->blend), err);
 done:
