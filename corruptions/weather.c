@@ -740,6 +740,55 @@ static void cubic_coefs(float x, int16_t c[4])
         c[i] = (int16_t)lrintf(k[i] * 2048.0f);
 }
 
+/* Horizontal bicubic pass of one source row (RGB): hr[3j + k] = sum over
+ * the four taps of src[xo[4j + q] + k] * c[4j + q] (exact in int32). */
+SA__CLONES
+static void cubic_h_row(int32_t *restrict hr, const uint8_t *restrict src, const int *restrict xo,
+                        const int16_t *restrict c, int W)
+{
+    for (int j = 0; j < W; j++) {
+        const int *o = xo + 4 * j;
+        const int16_t *cj = c + 4 * j;
+        for (int k = 0; k < 3; k++)
+            hr[3 * j + k] = src[o[0] + k] * cj[0] + src[o[1] + k] * cj[1] +
+                            src[o[2] + k] * cj[2] + src[o[3] + k] * cj[3];
+    }
+}
+
+/* Vertical pass, float path, values [j0, j1): v = r3 b3 + ..., then
+ * r0 b0 last, rounded to nearest even. Adding and subtracting 1.5 * 2^23
+ * rounds a float to an integer that way for |v| < 2^22; v is an 8-bit value
+ * give or take the kernel's overshoot. */
+SA__CLONES
+static void cubic_v_float(uint8_t *restrict d, const int32_t *r0, const int32_t *r1,
+                          const int32_t *r2, const int32_t *r3, const float *fb, int j0, int j1)
+{
+    const float b0 = fb[0], b1 = fb[1], b2 = fb[2], b3 = fb[3], magic = 12582912.0f;
+    for (int j = j0; j < j1; j++) {
+        float v = (float)r3[j] * b3;
+        v = (float)r2[j] * b2 + v;
+        v = (float)r1[j] * b1 + v;
+        v = (float)r0[j] * b0 + v;
+        float r = (v + magic) - magic;
+        r = r > 0.f ? r : 0.f;
+        r = r < 255.f ? r : 255.f;
+        d[j] = (uint8_t)(int32_t)r;
+    }
+}
+
+/* Vertical pass, fixed-point path, values [j0, j1): (sum + 2^21) >> 22. */
+SA__CLONES
+static void cubic_v_fixed(uint8_t *restrict d, const int32_t *r0, const int32_t *r1,
+                          const int32_t *r2, const int32_t *r3, const int16_t *c, int j0, int j1)
+{
+    for (int j = j0; j < j1; j++) {
+        int64_t v = (int64_t)r0[j] * c[0] + (int64_t)r1[j] * c[1] + (int64_t)r2[j] * c[2] +
+                    (int64_t)r3[j] * c[3];
+        int64_t r = (v + (1 << 21)) >> 22;
+        d[j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
+    }
+}
+
 /* Rows [y0, y0+H) and columns [x0, x0+W) of the texture resized to nw x nh
  * with OpenCV's 8-bit bicubic resize (fixed point, clamped borders), RGB
  * into dst (W*H*3). */
@@ -751,10 +800,11 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
     int16_t *xc = malloc(sizeof(int16_t) * 4 * (size_t)W);
     int *ys = malloc(sizeof(int) * (size_t)H);
     int16_t *yc = malloc(sizeof(int16_t) * 4 * (size_t)H);
+    int *xo = malloc(sizeof(int) * 4 * (size_t)W);
     uint8_t *srow = NULL;
     int32_t *hbuf = NULL;
     int rc = 0;
-    if (!xs || !xc || !ys || !yc) {
+    if (!xs || !xc || !ys || !yc || !xo) {
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
         goto done;
     }
@@ -787,22 +837,18 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
         goto done;
     }
+    /* Source column offsets (clamped, relative to cx0, times 3) of the
+     * four taps of every output column. */
+    for (int j = 0; j < W; j++)
+        for (int q = 0; q < 4; q++) {
+            int sx = xs[j] - 1 + q;
+            sx = sx < 0 ? 0 : (sx > t->w - 1 ? t->w - 1 : sx);
+            xo[4 * j + q] = (sx - cx0) * 3;
+        }
     /* Horizontal pass over the needed source rows. */
     for (int r = 0; r < sh; r++) {
         tex_row(t, cy0 + r, cx0, sw, srow);
-        int32_t *hr = hbuf + (size_t)r * W * 3;
-        for (int j = 0; j < W; j++) {
-            const int16_t *c = xc + 4 * j;
-            for (int k = 0; k < 3; k++) {
-                int32_t v = 0;
-                for (int q = 0; q < 4; q++) {
-                    int sx = xs[j] - 1 + q;
-                    sx = sx < 0 ? 0 : (sx > t->w - 1 ? t->w - 1 : sx);
-                    v += srow[(sx - cx0) * 3 + k] * c[q];
-                }
-                hr[3 * j + k] = v;
-            }
-        }
+        cubic_h_row(hbuf + (size_t)r * W * 3, srow, xo, xc, W);
     }
     /* Vertical pass. OpenCV (x86-64 baseline SSE) runs the first
      * floor(3 nw / 8) * 8 values of each full output row through a float
@@ -811,6 +857,8 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
      * (sum + 2^21) >> 22. Both are saturated to 8 bits. */
     const int simd_end = nw * 3 / 8 * 8;
     const float fscale = 1.f / (2048 * 2048);
+    int split = simd_end - x0 * 3; /* values before it take the float path */
+    split = split < 0 ? 0 : (split > W * 3 ? W * 3 : split);
     for (int i = 0; i < H; i++) {
         const int16_t *c = yc + 4 * i;
         const int32_t *rows[4];
@@ -821,25 +869,14 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
             rows[q] = hbuf + (size_t)(sy - cy0) * W * 3;
             fb[q] = (float)c[q] * fscale;
         }
-        for (int j = 0; j < W * 3; j++) {
-            int64_t r;
-            if (x0 * 3 + j < simd_end) {
-                float v = (float)rows[3][j] * fb[3];
-                v = (float)rows[2][j] * fb[2] + v;
-                v = (float)rows[1][j] * fb[1] + v;
-                v = (float)rows[0][j] * fb[0] + v;
-                r = (int64_t)lrintf(v);
-            } else {
-                int64_t v = (int64_t)rows[0][j] * c[0] + (int64_t)rows[1][j] * c[1] +
-                            (int64_t)rows[2][j] * c[2] + (int64_t)rows[3][j] * c[3];
-                r = (v + (1 << 21)) >> 22;
-            }
-            dst[(size_t)i * W * 3 + j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
-        }
+        uint8_t *d = dst + (size_t)i * W * 3;
+        cubic_v_float(d, rows[0], rows[1], rows[2], rows[3], fb, 0, split);
+        cubic_v_fixed(d, rows[0], rows[1], rows[2], rows[3], c, split, W * 3);
     }
 done:
     free(xs);
     free(xc);
+    free(xo);
     free(ys);
     free(yc);
     free(srow);
