@@ -224,9 +224,9 @@ static inline uint8_t unit_to_u8(double v)
  * below 16 * 2^-53 on non-negative values), so the scaled value t' lies
  * within 1e-12 of the exact t = q * 255. The byte is trunc(clip(t, 0, 255)),
  * a non-decreasing function of t: where it agrees at t' - 1e-9 and
- * t' + 1e-9 it is the exact byte. Elsewhere (t next to an integer, about
- * one element in 10^8, or where t is exactly an integer such as 0) the
- * element is recomputed with the divisions. */
+ * t' + 1e-9 it is the exact byte. Elsewhere (t within 1e-9 of an integer:
+ * in practice only where t is exactly one, such as 0) the element is
+ * recomputed with the divisions. */
 SA__CLONES
 static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict tp,
                     uint8_t *restrict unsure, int n, double mx, double den)
