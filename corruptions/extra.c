@@ -347,25 +347,28 @@ static void equalize_hist(uint8_t *a, size_t n)
 }
 
 /* 3x3 box mean of the clipped distances, reflect-101, sums in double
- * (exact: multiples of 2^-16 up to 20), truncated to uint8. Rows r0, r1,
- * r2; columns 0 and w - 1 take the border rule, the rest one loop. */
-static inline uint8_t box_f(const float *r0, const float *r1, const float *r2, int l, int x, int r)
+ * (exact: multiples of 2^-16 up to 20), truncated to uint8: the sum of the
+ * three row sums ((double)r[x-1] + r[x]) + r[x+1], top row first. A row's
+ * sums are computed once and serve the three output rows that use them. */
+SA__CLONES
+static void hsum3_row(double *restrict hs, const float *restrict r, int w)
 {
-    double s = ((double)r0[l] + r0[x] + r0[r]) + ((double)r1[l] + r1[x] + r1[r]) +
-               ((double)r2[l] + r2[x] + r2[r]);
-    float v = (float)(s * (1.0 / 9.0));
-    return (uint8_t)(int)v;
+    hs[0] = ((double)r[r101(-1, w)] + r[0]) + r[r101(1, w)];
+    for (int x = 1; x < w - 1; x++)
+        hs[x] = ((double)r[x - 1] + r[x]) + r[x + 1];
+    if (w > 1)
+        hs[w - 1] = ((double)r[w - 2] + r[w - 1]) + r[r101(w, w)];
 }
 
 SA__CLONES
-static void box_dist_row(uint8_t *restrict o, const float *r0, const float *r1, const float *r2,
+static void box_dist_row(uint8_t *restrict o, const double *s0, const double *s1, const double *s2,
                          int w)
 {
-    o[0] = box_f(r0, r1, r2, r101(-1, w), 0, r101(1, w));
-    for (int x = 1; x < w - 1; x++)
-        o[x] = box_f(r0, r1, r2, x - 1, x, x + 1);
-    if (w > 1)
-        o[w - 1] = box_f(r0, r1, r2, w - 2, w - 1, r101(w, w));
+    for (int x = 0; x < w; x++) {
+        double s = (s0[x] + s1[x]) + s2[x];
+        float v = (float)(s * (1.0 / 9.0));
+        o[x] = (uint8_t)(int)v;
+    }
 }
 
 /* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
@@ -409,13 +412,16 @@ static void box_u8_row(float *restrict o, const uint8_t *r0, const uint8_t *r1, 
 }
 
 /* The water texture m (h*w floats, before normalisation) from L8. The
- * distance transform reuses the scratch of the edge detector. */
+ * distance transform, then the box mean's row sums, reuse the scratch of
+ * the edge detector. */
 static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
 {
     const size_t n = (size_t)h * w;
     const size_t dist_bytes = sizeof(unsigned) * ((size_t)(h + 4) * (w + 4) + (size_t)w);
     const size_t c_bytes = canny_scratch_size(h, w);
-    const size_t scratch = c_bytes > dist_bytes ? c_bytes : dist_bytes;
+    const size_t hs_bytes = sizeof(double) * 3 * (size_t)w;
+    size_t scratch = c_bytes > dist_bytes ? c_bytes : dist_bytes;
+    scratch = scratch > hs_bytes ? scratch : hs_bytes;
     /* scratch (8-byte multiples first), distances, then two byte planes */
     const size_t off_dist = (scratch + 7) / 8 * 8, off_a = off_dist + sizeof(float) * n;
     unsigned char *block = malloc(off_a + 2 * n);
@@ -427,9 +433,17 @@ static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
     uint8_t *a = block + off_a, *b = a + n;
     canny_inv(a, l8, h, w, 50, 150, &cb);
     distance_5x5(dist, a, h, w, tmp, tmp + (size_t)(h + 4) * (w + 4));
-    for (int y = 0; y < h; y++)
-        box_dist_row(a + (size_t)y * w, dist + (size_t)r101(y - 1, h) * w, dist + (size_t)y * w,
-                     dist + (size_t)r101(y + 1, h) * w, w);
+    /* Row sums of the distances in three rolling rows (row r in slot
+     * r % 3): output row y reads rows y - 1, y, y + 1, reflected. */
+    double *hs = (double *)block; /* the distance scratch is free again */
+    int done_rows = 0;
+    for (int y = 0; y < h; y++) {
+        const int need = y + 1 < h ? y + 1 : h - 1;
+        for (; done_rows <= need; done_rows++)
+            hsum3_row(hs + (size_t)(done_rows % 3) * w, dist + (size_t)done_rows * w, w);
+        box_dist_row(a + (size_t)y * w, hs + (size_t)(r101(y - 1, h) % 3) * w,
+                     hs + (size_t)(y % 3) * w, hs + (size_t)(r101(y + 1, h) % 3) * w, w);
+    }
     equalize_hist(a, n);
     for (int y = 0; y < h; y++)
         emboss_row(b + (size_t)y * w, a + (size_t)r101(y - 1, h) * w, a + (size_t)y * w,
