@@ -215,6 +215,21 @@ static inline uint8_t unit_to_u8(double v)
     return (uint8_t)(int32_t)(c * 255.0);
 }
 
+/* First index >= j with flag[index] != 0, or n; skips zero flags eight at a
+ * time. */
+static inline int next_set(const uint8_t *flag, int j, int n)
+{
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, flag + j, 8);
+        if (w)
+            break;
+    }
+    while (j < n && !flag[j])
+        j++;
+    return j;
+}
+
 /* out[j] = uint8(clip((in[j] / 255 + tp[j]) * mx / den, 0, 1) * 255),
  * element by element, with tp[j] >= 0, mx >= 0, den > 0.
  *
@@ -243,9 +258,8 @@ static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const dou
         any |= a != b;
     }
     if (any)
-        for (int j = 0; j < n; j++)
-            if (unsure[j])
-                out[j] = unit_to_u8((in[j] / 255.0 + tp[j]) * mx / den);
+        for (int j = next_set(unsure, 0, n); j < n; j = next_set(unsure, j + 1, n))
+            out[j] = unit_to_u8((in[j] / 255.0 + tp[j]) * mx / den);
 }
 
 /* tp[x * C + k] = t * (normalised plasma at x), rounded as the reference
@@ -490,13 +504,23 @@ static int motion_blur_any(double *out, const double *in, int h, int w, int oh, 
  * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
  * whose operation order differs (so rows are split at simd_w). Per row:
  * the whitened floor and the two layer values are spread to one entry per
- * element, then every element is finished in one flat loop. */
+ * element, then every element is finished in one flat loop.
+ *
+ * The reference adds the layers in float64: byte = trunc(clip(t, 0, 255))
+ * with t = ((v + s) + s') * 255, v the float32 blend, s and s' multiples of
+ * 1/255 in [0, 1]. The flat loop adds them in float32 (layers rounded to
+ * float32): four roundings of relative size 2^-24 on values below 3, and
+ * one of the product, keep that t' within 2e-4 of the exact t. The byte is
+ * a non-decreasing function of t, so where it agrees at t' - 1e-3 and
+ * t' + 1e-3 it is exact; the few other elements (t within 1e-3 of an
+ * integer) are recomputed in float64. */
 static inline __attribute__((always_inline)) void
 snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict snowl,
                 int H, int W, int C, float blend, float rest, float *restrict wv,
-                double *restrict sv, double *restrict rv)
+                float *restrict sv, float *restrict rv, uint8_t *restrict unsure)
 {
     const int simd_w = W / 8 * 8;
+    const float M = 1e-3f;
     for (int y = 0; y < H; y++) {
         const uint8_t *px = in + (size_t)y * W * C;
         uint8_t *o = out + (size_t)y * W * C;
@@ -518,21 +542,38 @@ snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double 
                 wv[3 * x] = wv[3 * x + 1] = wv[3 * x + 2] = w;
             }
             for (int x = 0; x < W; x++) {
-                sv[3 * x] = sv[3 * x + 1] = sv[3 * x + 2] = s[x];
-                rv[3 * x] = rv[3 * x + 1] = rv[3 * x + 2] = r[W - 1 - x];
+                const float a = (float)s[x], b = (float)r[W - 1 - x];
+                sv[3 * x] = sv[3 * x + 1] = sv[3 * x + 2] = a;
+                rv[3 * x] = rv[3 * x + 1] = rv[3 * x + 2] = b;
             }
         } else {
             for (int x = 0; x < W; x++) {
                 wv[x] = (px[x] / 255.f) * 1.5f + 0.5f;
-                sv[x] = s[x];
-                rv[x] = r[W - 1 - x];
+                sv[x] = (float)s[x];
+                rv[x] = (float)r[W - 1 - x];
             }
         }
+        int any = 0;
         for (int j = 0; j < W * C; j++) {
             float xv = px[j] / 255.f;
             float mx = xv > wv[j] ? xv : wv[j];
             float v = blend * xv + rest * mx;
-            o[j] = unit_to_u8((double)v + sv[j] + rv[j]);
+            float t = ((v + sv[j]) + rv[j]) * 255.f; /* >= 0 */
+            int32_t lo = (int32_t)(t - M), hi = (int32_t)(t + M);
+            lo = lo < 255 ? lo : 255;
+            hi = hi < 255 ? hi : 255;
+            o[j] = (uint8_t)lo;
+            unsure[j] = lo != hi;
+            any |= lo != hi;
+        }
+        if (!any)
+            continue;
+        for (int j = next_set(unsure, 0, W * C); j < W * C; j = next_set(unsure, j + 1, W * C)) {
+            const int x = j / C;
+            float xv = px[j] / 255.f;
+            float mx = xv > wv[j] ? xv : wv[j];
+            float v = blend * xv + rest * mx;
+            o[j] = unit_to_u8((double)v + s[x] + r[W - 1 - x]);
         }
     }
 }
@@ -540,39 +581,40 @@ snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double 
 #if SA__DISPATCH_FMA
 static __attribute__((target("avx2,fma"))) void
 snow_blend_fma(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W, int C,
-               float blend, float rest, float *wv, double *sv, double *rv)
+               float blend, float rest, float *wv, float *sv, float *rv, uint8_t *unsure)
 {
-    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv);
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv, unsure);
 }
 #endif
 
 static void snow_blend_base(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W,
-                            int C, float blend, float rest, float *wv, double *sv, double *rv)
+                            int C, float blend, float rest, float *wv, float *sv, float *rv,
+                            uint8_t *unsure)
 {
-    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv);
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv, unsure);
 }
 
 static int snow_blend(sa_image *out, const sa_image *in, const double *snowl, float blend,
                       float rest, sa_error *err)
 {
     const size_t row = (size_t)in->w * in->c;
-    float *wv = malloc(sizeof(float) * row);
-    double *sv = malloc(sizeof(double) * 2 * row);
-    if (!wv || !sv) {
+    float *wv = malloc(sizeof(float) * 3 * row);
+    uint8_t *unsure = malloc(row);
+    if (!wv || !unsure) {
         free(wv);
-        free(sv);
+        free(unsure);
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow)");
     }
 #if SA__DISPATCH_FMA
     if (sa__have_fma())
-        snow_blend_fma(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv, sv,
-                       sv + row);
+        snow_blend_fma(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv,
+                       wv + row, wv + 2 * row, unsure);
     else
 #endif
-        snow_blend_base(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv, sv,
-                        sv + row);
+        snow_blend_base(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv,
+                        wv + row, wv + 2 * row, unsure);
     free(wv);
-    free(sv);
+    free(unsure);
     return 0;
 }
 
