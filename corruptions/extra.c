@@ -515,7 +515,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
     const spatter_param *p = &spatter_p[table == SA_PARAMS_CIFAR][severity - 1];
     const int H = in->h, W = in->w, C = in->c;
     const size_t n = (size_t)H * W;
-    double *liq = calloc(n ? n : 1, sizeof(double));
+    double *liq = malloc(sizeof(double) * (n ? n : 1)); /* every value is drawn below */
     float *m = malloc(sizeof(float) * n);
     uint8_t *l8 = malloc(n);
     int rc = 0;
