@@ -508,6 +508,40 @@ static void water_mv_row(float *restrict mv, const float *restrict m, int w, flo
     }
 }
 
+/* Mud on a 3-channel row of w pixels, mv the weight of each element:
+ * x = in / 255 * (1 - mv) in float32, plus the colour times mv; here the sum
+ * in float32, clipped (the ImageNet and CIFAR tables), */
+SA__CLONES
+static void mud_row_f32(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                        int w, const double *cold)
+{
+    const float c0 = (float)cold[0], c1 = (float)cold[1], c2 = (float)cold[2];
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < 3; k++) {
+            const int j = 3 * x + k;
+            const float c = k == 0 ? c0 : (k == 1 ? c1 : c2);
+            float v = (in[j] / 255.f) * (1.f - mv[j]) + c * mv[j];
+            v = v > 0.f ? v : 0.f;
+            v = v < 1.f ? v : 1.f;
+            out[j] = (uint8_t)(int32_t)(v * 255.f);
+        }
+}
+
+/* and here in float64 (the size-generic table). */
+SA__CLONES
+static void mud_row_f64(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                        int w, const double *cold)
+{
+    const double c0 = cold[0], c1 = cold[1], c2 = cold[2];
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < 3; k++) {
+            const int j = 3 * x + k;
+            const double c = k == 0 ? c0 : (k == 1 ? c1 : c2);
+            float xv = (in[j] / 255.f) * (1.f - mv[j]);
+            out[j] = sa__to_u8_sel((double)xv + c * (double)mv[j]);
+        }
+}
+
 int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -579,21 +613,31 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
             goto done;
         const double cold[3] = {63 / 255., 42 / 255., 20 / 255.};
         const int f64 = table == SA_PARAMS_ANY; /* imagecorruptions builds the colour in float64 */
-        for (size_t q = 0; q < n; q++) {
-            float mv = m[q] < 0.8f ? 0.f : m[q];
-            float keep = 1.f - mv;
-            if (C == 3) {
-                for (int k = 0; k < 3; k++) {
-                    float x = ((float)in->data[3 * q + k] / 255.f) * keep;
-                    if (f64) {
-                        out->data[3 * q + k] = sa__to_u8((double)x + cold[k] * (double)mv);
-                    } else {
-                        float v = x + (float)cold[k] * mv;
-                        v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-                        out->data[3 * q + k] = (uint8_t)(v * 255.f);
-                    }
+        if (C == 3) {
+            /* Per row: the mud weight of every element, then the row. */
+            float *mv = malloc(sizeof(float) * 3 * (size_t)W);
+            if (!mv) {
+                rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter)");
+                goto done;
+            }
+            for (int y = 0; y < H; y++) {
+                const float *mr = m + (size_t)y * W;
+                for (int x = 0; x < W; x++) {
+                    float v = mr[x] < 0.8f ? 0.f : mr[x];
+                    mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
                 }
-            } else {
+                uint8_t *o = out->data + (size_t)y * W * 3;
+                const uint8_t *x8 = in->data + (size_t)y * W * 3;
+                if (f64)
+                    mud_row_f64(o, x8, mv, W, cold);
+                else
+                    mud_row_f32(o, x8, mv, W, cold);
+            }
+            free(mv);
+        } else {
+            for (size_t q = 0; q < n; q++) {
+                float mv = m[q] < 0.8f ? 0.f : m[q];
+                float keep = 1.f - mv;
                 float x = ((float)in->data[q] / 255.f) * keep;
                 double g = 0.0;
                 for (int k = 0; k < 3; k++)

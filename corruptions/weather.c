@@ -206,15 +206,6 @@ int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
     return 0;
 }
 
-/* np.uint8(np.clip(v, 0, 1) * 255) as a select chain the vectoriser takes
- * (same bytes as sa__to_u8, NaN included). */
-static inline uint8_t unit_to_u8(double v)
-{
-    double c = v > 0.0 ? v : 0.0;
-    c = c < 1.0 ? c : 1.0;
-    return (uint8_t)(int32_t)(c * 255.0);
-}
-
 /* First index >= j with flag[index] != 0, or n; skips zero flags eight at a
  * time. */
 static inline int next_set(const uint8_t *flag, int j, int n)
@@ -259,7 +250,7 @@ static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const dou
     }
     if (any)
         for (int j = next_set(unsure, 0, n); j < n; j = next_set(unsure, j + 1, n))
-            out[j] = unit_to_u8((in[j] / 255.0 + tp[j]) * mx / den);
+            out[j] = sa__to_u8_sel((in[j] / 255.0 + tp[j]) * mx / den);
 }
 
 /* tp[x * C + k] = t * (normalised plasma at x), rounded as the reference
@@ -573,7 +564,7 @@ snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double 
             float xv = px[j] / 255.f;
             float mx = xv > wv[j] ? xv : wv[j];
             float v = blend * xv + rest * mx;
-            o[j] = unit_to_u8((double)v + s[x] + r[W - 1 - x]);
+            o[j] = sa__to_u8_sel((double)v + s[x] + r[W - 1 - x]);
         }
     }
 }
@@ -623,7 +614,7 @@ SA__CLONES
 static void snow_threshold_u8(uint8_t *restrict u8, const double *restrict z, size_t n, double thr)
 {
     for (size_t i = 0; i < n; i++)
-        u8[i] = unit_to_u8(z[i] < thr ? 0.0 : z[i]);
+        u8[i] = sa__to_u8_sel(z[i] < thr ? 0.0 : z[i]);
 }
 
 /* d[i] = u8[i] / 255. */
