@@ -270,8 +270,14 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
                    LG = (unsigned)lrint(2.1969f * 65536.0);
     const unsigned INIT = INT_MAX, DMAX = INT_MAX >> 2;
     const float scale = 1.f / 65536.f;
-    for (int i = 0; i < (h + 4) * st; i++)
-        tmp[i] = INIT;
+    /* Only the border is read before it is written: two rows above and
+     * below, two columns either side. */
+    for (int i = 0; i < 2 * st; i++)
+        tmp[i] = tmp[(size_t)(h + 2) * st + i] = INIT;
+    for (int i = 0; i < h; i++) {
+        unsigned *t = tmp + (size_t)(i + B) * st;
+        t[0] = t[1] = t[w + 2] = t[w + 3] = INIT;
+    }
     for (int i = 0; i < h; i++) {
         const uint8_t *s = src + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
