@@ -19,6 +19,15 @@
 #include "filters.h"
 #include "internal.h"
 
+/* x86-64 GCC builds also compile the row loops below for AVX2 and pick the
+ * variant at load time; the build is ISO C (no contraction), so both
+ * variants round identically. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SA__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SA__CLONES
+#endif
+
 /* -------------------------------------------------------- speckle_noise */
 
 static const double speckle_c[2][5] = {
@@ -144,42 +153,94 @@ static inline int r101(int i, int n)
     return i;
 }
 
-/* Scratch of canny(): zero-padded magnitude, Sobel derivatives, padded
- * edge map and the hysteresis stack. */
+/* Scratch of canny_inv(): zero-padded magnitude, Sobel derivatives,
+ * padded edge map and the hysteresis stack, carved from one block of
+ * canny_scratch_size(h, w) bytes (8-byte aligned). */
 typedef struct canny_buf {
     int *mag;      /* (h+2) x (w+2) */
+    int *stack;    /* (h+2) x (w+2) */
     int16_t *dx;   /* h x w */
     int16_t *dy;   /* h x w */
     uint8_t *map;  /* (h+2) x (w+2): 0 weak candidate, 1 none, 2 edge */
-    int *stack;    /* (h+2) x (w+2) */
 } canny_buf;
 
-static void canny_buf_free(canny_buf *b)
-{
-    free(b->mag);
-    free(b->dx);
-    free(b->dy);
-    free(b->map);
-    free(b->stack);
-}
-
-static int canny_buf_init(canny_buf *b, int h, int w)
+static size_t canny_scratch_size(int h, int w)
 {
     const size_t pad = (size_t)(h + 2) * (size_t)(w + 2), n = (size_t)h * w;
-    b->mag = malloc(sizeof(int) * pad);
-    b->dx = malloc(sizeof(int16_t) * n);
-    b->dy = malloc(sizeof(int16_t) * n);
-    b->map = malloc(pad);
-    b->stack = malloc(sizeof(int) * pad);
-    /* On failure the caller still releases it with canny_buf_free. */
-    return b->mag && b->dx && b->dy && b->map && b->stack ? 0 : -1;
+    return 2 * sizeof(int) * pad + 2 * sizeof(int16_t) * n + pad;
+}
+
+static canny_buf canny_carve(void *block, int h, int w)
+{
+    const size_t pad = (size_t)(h + 2) * (size_t)(w + 2), n = (size_t)h * w;
+    canny_buf b;
+    b.mag = block;
+    b.stack = b.mag + pad;
+    b.dx = (int16_t *)(b.stack + pad);
+    b.dy = b.dx + n;
+    b.map = (uint8_t *)(b.dy + n);
+    return b;
+}
+
+/* Sobel derivatives and L1 magnitude of row y (3x3, replicated border),
+ * one branch-free loop over the interior columns. */
+SA__CLONES
+static void sobel_row(int16_t *restrict dx, int16_t *restrict dy, int *restrict mag,
+                      const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int w)
+{
+    for (int e = 0; e < 2 && e < w; e++) {
+        const int x = e == 0 ? 0 : w - 1;
+        const int xl = clampi(x - 1, 0, w - 1), xr = clampi(x + 1, 0, w - 1);
+        int gx = (r0[xr] - r0[xl]) + 2 * (r1[xr] - r1[xl]) + (r2[xr] - r2[xl]);
+        int gy = (r2[xl] + 2 * r2[x] + r2[xr]) - (r0[xl] + 2 * r0[x] + r0[xr]);
+        dx[x] = (int16_t)gx;
+        dy[x] = (int16_t)gy;
+        mag[x] = abs(gx) + abs(gy);
+    }
+    for (int x = 1; x < w - 1; x++) {
+        int gx = (r0[x + 1] - r0[x - 1]) + 2 * (r1[x + 1] - r1[x - 1]) + (r2[x + 1] - r2[x - 1]);
+        int gy = (r2[x - 1] + 2 * r2[x] + r2[x + 1]) - (r0[x - 1] + 2 * r0[x] + r0[x + 1]);
+        dx[x] = (int16_t)gx;
+        dy[x] = (int16_t)gy;
+        mag[x] = abs(gx) + abs(gy);
+    }
+}
+
+/* Non-maximum suppression of one row (OpenCV's tie rules): map entries 2
+ * (strong), 0 (weak candidate) or 1 (none). mp is the padded magnitude row,
+ * mprev / mnext its neighbours. Branch-free, so it vectorises. */
+SA__CLONES
+static void nms_row(uint8_t *restrict mr, const int *mp, const int *mprev, const int *mnext,
+                    const int16_t *dx, const int16_t *dy, int w, int low, int high)
+{
+    const int TG22 = 13573; /* tan(22.5 deg) * 2^15 */
+    for (int x = 0; x < w; x++) {
+        const int m = mp[x];
+        const int xs = dx[x], ys = dy[x];
+        const int ax = xs < 0 ? -xs : xs, ayv = ys < 0 ? -ys : ys;
+        /* |gx|, |gy| <= 1020: every product fits in 32 bits. */
+        const int ay = ayv << 15, tg22x = ax * TG22, tg67x = tg22x + (ax << 16);
+        /* Every neighbour is loaded, then selected: no branches. */
+        const int pl = mp[x - 1], pr = mp[x + 1];
+        const int ul = mprev[x - 1], uc = mprev[x], ur = mprev[x + 1];
+        const int dl = mnext[x - 1], dc = mnext[x], dr = mnext[x + 1];
+        const int horiz = ay < tg22x, vert = !horiz & (ay > tg67x);
+        const int same = (xs ^ ys) >= 0; /* diagonal through (-1,-1) and (1,1) */
+        const int dprev = same ? ul : ur;
+        const int dnext = same ? dr : dl;
+        const int n1 = horiz ? pl : (vert ? uc : dprev);
+        const int n2 = horiz ? pr : (vert ? dc : dnext);
+        const int diag = !horiz & !vert;
+        const int keep = (m > low) & (m > n1) & (diag ? m > n2 : m >= n2);
+        mr[x] = (uint8_t)(keep ? (m > high ? 2 : 0) : 1);
+    }
 }
 
 /* Canny edge map of an 8-bit image (3x3 Sobel with replicated border, L1
  * magnitude, 4-direction non-maximum suppression with OpenCV's tie rules,
- * hysteresis with 8-connectivity): 255 on edges, 0 elsewhere. */
-static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int high,
-                  const canny_buf *buf)
+ * hysteresis with 8-connectivity), inverted: 0 on edges, 255 elsewhere. */
+static void canny_inv(uint8_t *notedge, const uint8_t *src, int h, int w, int low, int high,
+                      const canny_buf *buf)
 {
     const int mw = w + 2;
     int *mag = buf->mag, *stack = buf->stack;
@@ -187,56 +248,26 @@ static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int
     uint8_t *map = buf->map;
 
     memset(mag, 0, sizeof(int) * (size_t)(h + 2) * mw);
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = src + (size_t)clampi(y - 1, 0, h - 1) * w;
-        const uint8_t *r1 = src + (size_t)y * w;
-        const uint8_t *r2 = src + (size_t)clampi(y + 1, 0, h - 1) * w;
-        for (int x = 0; x < w; x++) {
-            int xl = clampi(x - 1, 0, w - 1), xr = clampi(x + 1, 0, w - 1);
-            int gx = (r0[xr] - r0[xl]) + 2 * (r1[xr] - r1[xl]) + (r2[xr] - r2[xl]);
-            int gy = (r2[xl] + 2 * r2[x] + r2[xr]) - (r0[xl] + 2 * r0[x] + r0[xr]);
-            dx[(size_t)y * w + x] = (int16_t)gx;
-            dy[(size_t)y * w + x] = (int16_t)gy;
-            mag[(size_t)(y + 1) * mw + x + 1] = abs(gx) + abs(gy);
-        }
-    }
-    memset(map, 1, (size_t)(h + 2) * mw);
+    for (int y = 0; y < h; y++)
+        sobel_row(dx + (size_t)y * w, dy + (size_t)y * w, mag + (size_t)(y + 1) * mw + 1,
+                  src + (size_t)clampi(y - 1, 0, h - 1) * w, src + (size_t)y * w,
+                  src + (size_t)clampi(y + 1, 0, h - 1) * w, w);
+    memset(map, 1, (size_t)mw);
+    memset(map + (size_t)(h + 1) * mw, 1, (size_t)mw);
     size_t sp = 0;
-    const int TG22 = 13573; /* tan(22.5 deg) * 2^15 */
     for (int y = 0; y < h; y++) {
         const int *mp = mag + (size_t)(y + 1) * mw + 1;
-        const int *mprev = mp - mw, *mnext = mp + mw;
-        uint8_t *mr = map + (size_t)(y + 1) * mw + 1;
-        for (int x = 0; x < w; x++) {
-            int m = mp[x];
-            if (m <= low)
-                continue;
-            int xs = dx[(size_t)y * w + x], ys = dy[(size_t)y * w + x];
-            long ax = abs(xs), ay = (long)abs(ys) << 15;
-            long tg22x = ax * TG22;
-            int keep;
-            if (ay < tg22x) {
-                keep = m > mp[x - 1] && m >= mp[x + 1];
-            } else {
-                long tg67x = tg22x + (ax << 16);
-                if (ay > tg67x) {
-                    keep = m > mprev[x] && m >= mnext[x];
-                } else {
-                    int s = (xs ^ ys) < 0 ? -1 : 1;
-                    keep = m > mprev[x - s] && m > mnext[x + s];
-                }
-            }
-            if (!keep)
-                continue;
-            if (m > high) {
-                mr[x] = 2;
-                stack[sp++] = (y + 1) * mw + x + 1;
-            } else {
-                mr[x] = 0;
-            }
+        uint8_t *mr = map + (size_t)(y + 1) * mw;
+        mr[0] = mr[w + 1] = 1;
+        nms_row(mr + 1, mp, mp - mw, mp + mw, dx + (size_t)y * w, dy + (size_t)y * w, w, low,
+                high);
+        for (int x = 1; x <= w; x++) { /* push strong pixels, without branches */
+            stack[sp] = (y + 1) * mw + x;
+            sp += mr[x] == 2;
         }
     }
-    /* Hysteresis: grow edges into weak candidates, 8-connected. */
+    /* Hysteresis: grow edges into weak candidates, 8-connected (the
+     * result is the closure, whatever the visiting order). */
     while (sp > 0) {
         int p = stack[--sp];
         const int nb[8] = {-mw - 1, -mw, -mw + 1, -1, 1, mw - 1, mw, mw + 1};
@@ -248,61 +279,109 @@ static void canny(uint8_t *edges, const uint8_t *src, int h, int w, int low, int
             }
         }
     }
-    for (int y = 0; y < h; y++)
+    for (int y = 0; y < h; y++) {
+        const uint8_t *mr = map + (size_t)(y + 1) * mw + 1;
+        uint8_t *o = notedge + (size_t)y * w;
         for (int x = 0; x < w; x++)
-            edges[(size_t)y * w + x] = map[(size_t)(y + 1) * mw + x + 1] == 2 ? 255 : 0;
+            o[x] = mr[x] == 2 ? 0 : 255;
+    }
 }
 
-/* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src:
- * two-pass 5x5 chamfer in 16.16 fixed point with steps 1, 1.4, 2.1969;
- * pixels beyond the border are never zeros. tmp: (h+4)*(w+4) uints. */
-static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp)
+static inline unsigned umin(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+/* t[j] = min(row[j], t[j -/+ 1] + step) along a row, from the left
+ * (dir = 1, t[-1] = edge) or from the right (dir = -1, t[w] = edge). Four
+ * texels a step: the minima within the four do not wait for the previous
+ * four, so the sequential part is one add and one minimum per four. */
+static inline void minplus_scan(unsigned *t, const unsigned *row, int w, unsigned edge,
+                                unsigned step, int dir)
+{
+    unsigned c = edge;
+    int j = 0;
+    for (; j + 4 <= w; j += 4) {
+        const int j0 = dir > 0 ? j : w - 1 - j, j1 = j0 + dir, j2 = j1 + dir, j3 = j2 + dir;
+        const unsigned p0 = row[j0], p1 = umin(row[j1], p0 + step), p2 = umin(row[j2], p1 + step),
+                       p3 = umin(row[j3], p2 + step);
+        t[j0] = umin(p0, c + step);
+        t[j1] = umin(p1, c + 2 * step);
+        t[j2] = umin(p2, c + 3 * step);
+        t[j3] = c = umin(p3, c + 4 * step);
+    }
+    for (; j < w; j++) {
+        const int jj = dir > 0 ? j : w - 1 - j;
+        t[jj] = c = umin(row[jj], c + step);
+    }
+}
+
+/* OpenCV distanceTransform(DIST_L2, mask 5) of the non-zero pixels of src,
+ * clipped at 20: two-pass 5x5 chamfer in 16.16 fixed point with steps 1,
+ * 1.4, 2.1969; pixels beyond the border are never zeros. Each pass takes
+ * the minimum over the neighbours in the finished rows for a whole row at
+ * once (vectorised; a minimum of unsigned sums is the same in any order),
+ * then scans the one term along the row (left, or right).
+ *
+ * Two rewrites that leave every output value unchanged: values are capped
+ * at INIT (a minimum capped at K equals the minimum of the capped terms,
+ * capped at K, as every step is positive, and outputs saturate at
+ * DMAX < INIT), which also keeps every sum far from 2^32; and the backward
+ * pass updates every pixel, not only those above one step (a pixel of at
+ * most one step cannot be lowered: every term adds at least one step).
+ * tmp: (h+4)*(w+4) uints, row: w uints. */
+SA__CLONES
+static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned *tmp,
+                         unsigned *restrict row)
 {
     const int B = 2, st = w + 4;
     const unsigned HV = (unsigned)lrint(1.0f * 65536.0), DG = (unsigned)lrint(1.4f * 65536.0),
                    LG = (unsigned)lrint(2.1969f * 65536.0);
     const unsigned INIT = INT_MAX, DMAX = INT_MAX >> 2;
     const float scale = 1.f / 65536.f;
-    for (int i = 0; i < (h + 4) * st; i++)
-        tmp[i] = INIT;
+    /* Only the border is read before it is written: two rows above and
+     * below, two columns either side. */
+    for (int i = 0; i < 2 * st; i++)
+        tmp[i] = tmp[(size_t)(h + 2) * st + i] = INIT;
+    for (int i = 0; i < h; i++) {
+        unsigned *t = tmp + (size_t)(i + B) * st;
+        t[0] = t[1] = t[w + 2] = t[w + 3] = INIT;
+    }
     for (int i = 0; i < h; i++) {
         const uint8_t *s = src + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
+        const unsigned *u2 = t - 2 * st, *u1 = t - st;
         for (int j = 0; j < w; j++) {
-            if (!s[j]) {
-                t[j] = 0;
-                continue;
-            }
-            unsigned t0 = t[j - 2 * st - 1] + LG, v;
-            v = t[j - 2 * st + 1] + LG; if (t0 > v) t0 = v;
-            v = t[j - st - 2] + LG; if (t0 > v) t0 = v;
-            v = t[j - st - 1] + DG; if (t0 > v) t0 = v;
-            v = t[j - st] + HV; if (t0 > v) t0 = v;
-            v = t[j - st + 1] + DG; if (t0 > v) t0 = v;
-            v = t[j - st + 2] + LG; if (t0 > v) t0 = v;
-            v = t[j - 1] + HV; if (t0 > v) t0 = v;
-            t[j] = t0;
+            unsigned t0 = umin(u2[j - 1] + LG, u2[j + 1] + LG);
+            t0 = umin(t0, u1[j - 2] + LG);
+            t0 = umin(t0, u1[j - 1] + DG);
+            t0 = umin(t0, u1[j] + HV);
+            t0 = umin(t0, u1[j + 1] + DG);
+            t0 = umin(t0, u1[j + 2] + LG);
+            t0 = umin(t0, INIT);
+            row[j] = s[j] ? t0 : 0; /* a zero pixel stays 0 whatever its left */
         }
+        minplus_scan(t, row, w, INIT, HV, 1);
     }
     for (int i = h - 1; i >= 0; i--) {
         float *d = dist + (size_t)i * w;
         unsigned *t = tmp + (size_t)(i + B) * st + B;
-        for (int j = w - 1; j >= 0; j--) {
-            unsigned t0 = t[j], v;
-            if (t0 > HV) {
-                v = t[j + 2 * st + 1] + LG; if (t0 > v) t0 = v;
-                v = t[j + 2 * st - 1] + LG; if (t0 > v) t0 = v;
-                v = t[j + st + 2] + LG; if (t0 > v) t0 = v;
-                v = t[j + st + 1] + DG; if (t0 > v) t0 = v;
-                v = t[j + st] + HV; if (t0 > v) t0 = v;
-                v = t[j + st - 1] + DG; if (t0 > v) t0 = v;
-                v = t[j + st - 2] + LG; if (t0 > v) t0 = v;
-                v = t[j + 1] + HV; if (t0 > v) t0 = v;
-                t[j] = t0;
-            }
-            if (t0 > DMAX)
-                t0 = DMAX;
-            d[j] = (float)(int)t0 * scale; /* t0 <= INT_MAX / 4 */
+        const unsigned *d1 = t + st, *d2 = t + 2 * st;
+        for (int j = 0; j < w; j++) {
+            unsigned t0 = umin(t[j], d2[j + 1] + LG);
+            t0 = umin(t0, d2[j - 1] + LG);
+            t0 = umin(t0, d1[j + 2] + LG);
+            t0 = umin(t0, d1[j + 1] + DG);
+            t0 = umin(t0, d1[j] + HV);
+            t0 = umin(t0, d1[j - 1] + DG);
+            t0 = umin(t0, d1[j - 2] + LG);
+            row[j] = t0;
+        }
+        minplus_scan(t, row, w, INIT, HV, -1);
+        for (int j = 0; j < w; j++) {
+            unsigned t0 = umin(t[j], DMAX);
+            float v = (float)(int)t0 * scale;
+            d[j] = v > 20.f ? 20.f : v;
         }
     }
 }
@@ -310,9 +389,19 @@ static void distance_5x5(float *dist, const uint8_t *src, int h, int w, unsigned
 /* OpenCV equalizeHist, in place. */
 static void equalize_hist(uint8_t *a, size_t n)
 {
-    int hist[256] = {0};
-    for (size_t i = 0; i < n; i++)
-        hist[a[i]]++;
+    int hs[4][256] = {{0}}; /* four partial histograms: independent counters */
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        hs[0][a[i]]++;
+        hs[1][a[i + 1]]++;
+        hs[2][a[i + 2]]++;
+        hs[3][a[i + 3]]++;
+    }
+    for (; i < n; i++)
+        hs[0][a[i]]++;
+    int hist[256];
+    for (int k = 0; k < 256; k++)
+        hist[k] = hs[0][k] + hs[1][k] + hs[2][k] + hs[3][k];
     int i0 = 0;
     while (!hist[i0])
         ++i0;
@@ -321,91 +410,211 @@ static void equalize_hist(uint8_t *a, size_t n)
     uint8_t lut[256];
     float scale = (255.f) / (float)(n - (size_t)hist[i0]);
     int sum = 0;
-    for (int i = 0; i < 256; i++)
-        lut[i] = 0;
-    for (int i = i0 + 1; i < 256; i++) {
-        sum += hist[i];
+    for (int k = 0; k < 256; k++)
+        lut[k] = 0;
+    for (int k = i0 + 1; k < 256; k++) {
+        sum += hist[k];
         int v = (int)lrintf((float)sum * scale);
-        lut[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+        lut[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
     }
-    for (size_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         a[i] = lut[a[i]];
 }
 
-/* The water texture m (h*w floats, before normalisation) from L8. */
+/* 3x3 box mean of the clipped distances, reflect-101, sums in double
+ * (exact: multiples of 2^-16 up to 20), truncated to uint8: the sum of the
+ * three row sums ((double)r[x-1] + r[x]) + r[x+1], top row first. A row's
+ * sums are computed once and serve the three output rows that use them. */
+SA__CLONES
+static void hsum3_row(double *restrict hs, const float *restrict r, int w)
+{
+    hs[0] = ((double)r[r101(-1, w)] + r[0]) + r[r101(1, w)];
+    for (int x = 1; x < w - 1; x++)
+        hs[x] = ((double)r[x - 1] + r[x]) + r[x + 1];
+    if (w > 1)
+        hs[w - 1] = ((double)r[w - 2] + r[w - 1]) + r[r101(w, w)];
+}
+
+SA__CLONES
+static void box_dist_row(uint8_t *restrict o, const double *s0, const double *s1, const double *s2,
+                         int w)
+{
+    for (int x = 0; x < w; x++) {
+        double s = (s0[x] + s1[x]) + s2[x];
+        float v = (float)(s * (1.0 / 9.0));
+        o[x] = (uint8_t)(int)v;
+    }
+}
+
+/* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
+static inline uint8_t emboss_px(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, int l,
+                                int x, int r)
+{
+    int v = -2 * r0[l] - r0[x] - r1[l] + r1[x] + r1[r] + r2[x] + 2 * r2[r];
+    return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+}
+
+SA__CLONES
+static void emboss_row(uint8_t *restrict o, const uint8_t *r0, const uint8_t *r1,
+                       const uint8_t *r2, int w)
+{
+    o[0] = emboss_px(r0, r1, r2, r101(-1, w), 0, r101(1, w));
+    for (int x = 1; x < w - 1; x++)
+        o[x] = emboss_px(r0, r1, r2, x - 1, x, x + 1);
+    if (w > 1)
+        o[w - 1] = emboss_px(r0, r1, r2, w - 2, w - 1, r101(w, w));
+}
+
+/* 3x3 box mean of uint8, rounded as OpenCV's fixed-point division by 9
+ * ((s + 4) * 932068 >> 23; at most 2299 * 932068 < 2^32), times L8. */
+static inline float box_u8(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                           const uint8_t *lr, int l, int x, int r)
+{
+    unsigned s = (unsigned)(r0[l] + r0[x] + r0[r] + r1[l] + r1[x] + r1[r] + r2[l] + r2[x] + r2[r]);
+    unsigned v = ((s + 4u) * 932068u) >> 23;
+    return (float)lr[x] * (float)(int)v;
+}
+
+SA__CLONES
+static void box_u8_row(float *restrict o, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                       const uint8_t *lr, int w)
+{
+    o[0] = box_u8(r0, r1, r2, lr, r101(-1, w), 0, r101(1, w));
+    for (int x = 1; x < w - 1; x++)
+        o[x] = box_u8(r0, r1, r2, lr, x - 1, x, x + 1);
+    if (w > 1)
+        o[w - 1] = box_u8(r0, r1, r2, lr, w - 2, w - 1, r101(w, w));
+}
+
+/* The water texture m (h*w floats, before normalisation) from L8. The
+ * distance transform, then the box mean's row sums, reuse the scratch of
+ * the edge detector. */
 static int water(float *m, const uint8_t *l8, int h, int w, sa_error *err)
 {
     const size_t n = (size_t)h * w;
-    canny_buf cb = {0};
-    int cb_ok = canny_buf_init(&cb, h, w) == 0;
-    unsigned *tmp = malloc(sizeof(unsigned) * (size_t)(h + 4) * (w + 4));
-    float *dist = malloc(sizeof(float) * n);
-    uint8_t *a = malloc(n), *b = malloc(n);
-    int *xl = malloc(sizeof(int) * 2 * (size_t)w), *xr = xl ? xl + w : NULL;
-    int rc = 0;
-    if (!cb_ok || !tmp || !dist || !a || !b || !xl) {
-        rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
-        goto done;
-    }
-    canny(a, l8, h, w, 50, 150, &cb);
-    for (size_t i = 0; i < n; i++)
-        a[i] = (uint8_t)(255 - a[i]);
-    distance_5x5(dist, a, h, w, tmp);
-    for (size_t i = 0; i < n; i++)
-        if (dist[i] > 20.f)
-            dist[i] = 20.f;
-    for (int x = 0; x < w; x++) {
-        xl[x] = r101(x - 1, w);
-        xr[x] = r101(x + 1, w);
-    }
-    /* 3x3 box mean, reflect-101, sums in double (exact: multiples of
-     * 2^-16 up to 20); then truncated to uint8. */
+    const size_t dist_bytes = sizeof(unsigned) * ((size_t)(h + 4) * (w + 4) + (size_t)w);
+    const size_t c_bytes = canny_scratch_size(h, w);
+    const size_t hs_bytes = sizeof(double) * 3 * (size_t)w;
+    size_t scratch = c_bytes > dist_bytes ? c_bytes : dist_bytes;
+    scratch = scratch > hs_bytes ? scratch : hs_bytes;
+    /* scratch (8-byte multiples first), distances, then two byte planes */
+    const size_t off_dist = (scratch + 7) / 8 * 8, off_a = off_dist + sizeof(float) * n;
+    unsigned char *block = malloc(off_a + 2 * n);
+    if (!block)
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter %dx%d)", w, h);
+    const canny_buf cb = canny_carve(block, h, w);
+    unsigned *tmp = (unsigned *)block;
+    float *dist = (float *)(block + off_dist);
+    uint8_t *a = block + off_a, *b = a + n;
+    canny_inv(a, l8, h, w, 50, 150, &cb);
+    distance_5x5(dist, a, h, w, tmp, tmp + (size_t)(h + 4) * (w + 4));
+    /* Row sums of the distances in three rolling rows (row r in slot
+     * r % 3): output row y reads rows y - 1, y, y + 1, reflected. */
+    double *hs = (double *)block; /* the distance scratch is free again */
+    int done_rows = 0;
     for (int y = 0; y < h; y++) {
-        const float *r0 = dist + (size_t)r101(y - 1, h) * w, *r1 = dist + (size_t)y * w,
-                    *r2 = dist + (size_t)r101(y + 1, h) * w;
-        uint8_t *o = a + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            double s = ((double)r0[l] + r0[x] + r0[r]) + ((double)r1[l] + r1[x] + r1[r]) +
-                       ((double)r2[l] + r2[x] + r2[r]);
-            float v = (float)(s * (1.0 / 9.0));
-            o[x] = (uint8_t)(int)v;
-        }
+        const int need = y + 1 < h ? y + 1 : h - 1;
+        for (; done_rows <= need; done_rows++)
+            hsum3_row(hs + (size_t)(done_rows % 3) * w, dist + (size_t)done_rows * w, w);
+        box_dist_row(a + (size_t)y * w, hs + (size_t)(r101(y - 1, h) % 3) * w,
+                     hs + (size_t)(y % 3) * w, hs + (size_t)(r101(y + 1, h) % 3) * w, w);
     }
     equalize_hist(a, n);
-    /* Emboss [[-2,-1,0],[-1,1,1],[0,1,2]], reflect-101, saturated. */
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = a + (size_t)r101(y - 1, h) * w, *r1 = a + (size_t)y * w,
-                      *r2 = a + (size_t)r101(y + 1, h) * w;
-        uint8_t *o = b + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            int v = -2 * r0[l] - r0[x] - r1[l] + r1[x] + r1[r] + r2[x] + 2 * r2[r];
-            o[x] = (uint8_t)clampi(v, 0, 255);
-        }
+    for (int y = 0; y < h; y++)
+        emboss_row(b + (size_t)y * w, a + (size_t)r101(y - 1, h) * w, a + (size_t)y * w,
+                   a + (size_t)r101(y + 1, h) * w, w);
+    for (int y = 0; y < h; y++)
+        box_u8_row(m + (size_t)y * w, b + (size_t)r101(y - 1, h) * w, b + (size_t)y * w,
+                   b + (size_t)r101(y + 1, h) * w, l8 + (size_t)y * w, w);
+    free(block);
+    return 0;
+}
+
+/* Water colour on a 3-channel row: out[j] = uint8(clip(in[j] / 255 +
+ * mv[j] col[j], 0, 1) * 255) (float32), with mv and col spread to one
+ * entry per element. */
+SA__CLONES
+static void water_row(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                      const float *restrict col, int n)
+{
+    for (int j = 0; j < n; j++) {
+        float v = in[j] / 255.f + mv[j] * col[j];
+        v = v > 0.f ? v : 0.f; /* NaN (an all-zero texture) gives 0 */
+        v = v < 1.f ? v : 1.f;
+        out[j] = (uint8_t)(int32_t)(v * 255.f);
     }
-    /* 3x3 box mean of uint8, rounded as OpenCV's fixed-point division by 9
-     * ((s + 4) * 932068 >> 23), times L8. */
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r0 = b + (size_t)r101(y - 1, h) * w, *r1 = b + (size_t)y * w,
-                      *r2 = b + (size_t)r101(y + 1, h) * w;
-        const uint8_t *lr = l8 + (size_t)y * w;
-        float *o = m + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            const int l = xl[x], r = xr[x];
-            int s = r0[l] + r0[x] + r0[r] + r1[l] + r1[x] + r1[r] + r2[l] + r2[x] + r2[r];
-            int v = (int)(((int64_t)(s + 4) * 932068) >> 23);
-            o[x] = (float)lr[x] * (float)v;
-        }
+}
+
+/* l8[i] = uint8(int(liq[i] * 255)) where liq[i] >= thr, else 0. */
+SA__CLONES
+static void water_layer(uint8_t *restrict l8, const double *restrict liq, size_t n, double thr)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = liq[i] < thr ? 0.0 : liq[i];
+        l8[i] = (uint8_t)(int32_t)(v * 255.0);
     }
-done:
-    canny_buf_free(&cb);
-    free(tmp);
-    free(dist);
-    free(a);
-    free(b);
-    free(xl);
-    return rc;
+}
+
+/* Largest of m[0..n) (n >= 1; no NaN), in independent lanes. */
+SA__CLONES
+static float max_f(const float *m, size_t n)
+{
+    float l[16];
+    size_t i = 0;
+    for (int k = 0; k < 16; k++)
+        l[k] = m[0];
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            l[k] = m[i + k] > l[k] ? m[i + k] : l[k];
+    for (; i < n; i++)
+        l[0] = m[i] > l[0] ? m[i] : l[0];
+    for (int k = 1; k < 16; k++)
+        l[0] = l[k] > l[0] ? l[k] : l[0];
+    return l[0];
+}
+
+/* mv[3x + k] = (m[x] / mx) * kf for the three channels (0/0 gives NaN). */
+SA__CLONES
+static void water_mv_row(float *restrict mv, const float *restrict m, int w, float mx, float kf)
+{
+    for (int x = 0; x < w; x++) {
+        float v = (m[x] / mx) * kf;
+        mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
+    }
+}
+
+/* Mud on a 3-channel row of w pixels, mv the weight of each element:
+ * x = in / 255 * (1 - mv) in float32, plus the colour times mv; here the sum
+ * in float32, clipped (the ImageNet and CIFAR tables), */
+SA__CLONES
+static void mud_row_f32(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                        int w, const double *cold)
+{
+    const float c0 = (float)cold[0], c1 = (float)cold[1], c2 = (float)cold[2];
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < 3; k++) {
+            const int j = 3 * x + k;
+            const float c = k == 0 ? c0 : (k == 1 ? c1 : c2);
+            float v = (in[j] / 255.f) * (1.f - mv[j]) + c * mv[j];
+            v = v > 0.f ? v : 0.f;
+            v = v < 1.f ? v : 1.f;
+            out[j] = (uint8_t)(int32_t)(v * 255.f);
+        }
+}
+
+/* and here in float64 (the size-generic table). */
+SA__CLONES
+static void mud_row_f64(uint8_t *restrict out, const uint8_t *restrict in, const float *restrict mv,
+                        int w, const double *cold)
+{
+    const double c0 = cold[0], c1 = cold[1], c2 = cold[2];
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < 3; k++) {
+            const int j = 3 * x + k;
+            const double c = k == 0 ? c0 : (k == 1 ? c1 : c2);
+            float xv = (in[j] / 255.f) * (1.f - mv[j]);
+            out[j] = sa__to_u8_sel((double)xv + c * (double)mv[j]);
+        }
 }
 
 int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -415,7 +624,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
     const spatter_param *p = &spatter_p[table == SA_PARAMS_CIFAR][severity - 1];
     const int H = in->h, W = in->w, C = in->c;
     const size_t n = (size_t)H * W;
-    double *liq = calloc(n ? n : 1, sizeof(double));
+    double *liq = malloc(sizeof(double) * (n ? n : 1)); /* every value is drawn below */
     float *m = malloc(sizeof(float) * n);
     uint8_t *l8 = malloc(n);
     int rc = 0;
@@ -427,35 +636,37 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
     rc = sa__gaussian_filter_f64(liq, liq, H, W, 1, p->sigma_b, 4.0, SA__BORDER_NEAREST, err);
     if (rc < 0)
         goto done;
-    for (size_t i = 0; i < n; i++)
-        if (liq[i] < p->thr)
-            liq[i] = 0.0;
     if (p->mode == 0) {
-        /* uint8 cast: truncation, wrapping modulo 256 above 255. */
-        for (size_t i = 0; i < n; i++)
-            l8[i] = (uint8_t)(int64_t)(liq[i] * 255.0);
+        /* Threshold, then the uint8 cast: truncation, wrapping modulo 256
+         * above 255 (values stay far below 2^31: the layer is a blurred
+         * normal of sigma <= 0.4). */
+        water_layer(l8, liq, n, p->thr);
         rc = water(m, l8, H, W, err);
         if (rc < 0)
             goto done;
-        float mx = m[0];
-        for (size_t i = 1; i < n; i++)
-            if (m[i] > mx)
-                mx = m[i];
+        const float mx = max_f(m, n);
         const float kf = (float)p->k;
         const float col[3] = {(float)(175 / 255.), (float)(238 / 255.), (float)(238 / 255.)};
-        float unit[256]; /* float32 i / 255, as the per-element division */
-        for (int i = 0; i < 256; i++)
-            unit[i] = (float)i / 255.f;
-        for (size_t q = 0; q < n; q++) {
-            float mv = (m[q] / mx) * kf; /* 0/0 gives NaN, which truncates to 0 */
-            if (C == 3) {
-                for (int k = 0; k < 3; k++) {
-                    float v = unit[in->data[3 * q + k]] + mv * col[k];
-                    v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-                    float o = v * 255.f;
-                    out->data[3 * q + k] = o >= 0.f ? (uint8_t)o : 0;
-                }
-            } else {
+        if (C == 3) {
+            float *mv = malloc(sizeof(float) * 6 * (size_t)W);
+            if (!mv) {
+                rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter)");
+                goto done;
+            }
+            float *col3 = mv + 3 * (size_t)W;
+            for (int x = 0; x < W; x++)
+                for (int k = 0; k < 3; k++)
+                    col3[3 * x + k] = col[k];
+            for (int y = 0; y < H; y++) {
+                const float *mr = m + (size_t)y * W;
+                water_mv_row(mv, mr, W, mx, kf);
+                water_row(out->data + (size_t)y * W * 3, in->data + (size_t)y * W * 3, mv, col3,
+                          3 * W);
+            }
+            free(mv);
+        } else {
+            for (size_t q = 0; q < n; q++) {
+                float mv = (m[q] / mx) * kf;
                 /* imagecorruptions: grey of the clipped colour term. */
                 double add = 0.0;
                 for (int k = 0; k < 3; k++) {
@@ -468,6 +679,7 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
             }
         }
     } else {
+        /* Thresholded to 0 below thr (> 0), so "> thr" reads the raw layer. */
         for (size_t i = 0; i < n; i++)
             m[i] = liq[i] > p->thr ? 1.f : 0.f;
         rc = sa__gaussian_filter_f32(m, m, H, W, 1, p->k, 4.0, SA__BORDER_NEAREST, err);
@@ -475,21 +687,31 @@ int sa__spatter(sa_image *out, const sa_image *in, sa_corrupt_params table, int 
             goto done;
         const double cold[3] = {63 / 255., 42 / 255., 20 / 255.};
         const int f64 = table == SA_PARAMS_ANY; /* imagecorruptions builds the colour in float64 */
-        for (size_t q = 0; q < n; q++) {
-            float mv = m[q] < 0.8f ? 0.f : m[q];
-            float keep = 1.f - mv;
-            if (C == 3) {
-                for (int k = 0; k < 3; k++) {
-                    float x = ((float)in->data[3 * q + k] / 255.f) * keep;
-                    if (f64) {
-                        out->data[3 * q + k] = sa__to_u8((double)x + cold[k] * (double)mv);
-                    } else {
-                        float v = x + (float)cold[k] * mv;
-                        v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-                        out->data[3 * q + k] = (uint8_t)(v * 255.f);
-                    }
+        if (C == 3) {
+            /* Per row: the mud weight of every element, then the row. */
+            float *mv = malloc(sizeof(float) * 3 * (size_t)W);
+            if (!mv) {
+                rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (spatter)");
+                goto done;
+            }
+            for (int y = 0; y < H; y++) {
+                const float *mr = m + (size_t)y * W;
+                for (int x = 0; x < W; x++) {
+                    float v = mr[x] < 0.8f ? 0.f : mr[x];
+                    mv[3 * x] = mv[3 * x + 1] = mv[3 * x + 2] = v;
                 }
-            } else {
+                uint8_t *o = out->data + (size_t)y * W * 3;
+                const uint8_t *x8 = in->data + (size_t)y * W * 3;
+                if (f64)
+                    mud_row_f64(o, x8, mv, W, cold);
+                else
+                    mud_row_f32(o, x8, mv, W, cold);
+            }
+            free(mv);
+        } else {
+            for (size_t q = 0; q < n; q++) {
+                float mv = m[q] < 0.8f ? 0.f : m[q];
+                float keep = 1.f - mv;
                 float x = ((float)in->data[q] / 255.f) * keep;
                 double g = 0.0;
                 for (int k = 0; k < 3; k++)

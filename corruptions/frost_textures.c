@@ -5,7 +5,7 @@
  * texture is a deterministic function texel(i, x, y) -> RGB, evaluated only
  * where a corruption needs it (a crop of the image's size, the decimated
  * CIFAR grid or the source window of a rescale). Nothing is cached and there
- * is no global state; a 224x224 crop costs a few milliseconds.
+ * is no global state.
  *
  * The field: a sum of octaves of value noise on hashed lattices, each octave
  * rotated by its own angle and stretched 1:3 along it so the octaves read as
@@ -17,8 +17,15 @@
  * (summary statistics only: bright, blue-grey, contrast 15-45 levels).
  * Sizes equal the reference's (W x H): 900x600, 560x315, 560x315, 527x350,
  * 660x495.
+ *
+ * A lattice value is an integer hash of the cell's corner and the octave's
+ * seed (no tables), so a row of texels is one branch-free loop of integer
+ * and float32 arithmetic that the compiler vectorises; x86-64 GCC builds add
+ * an AVX2 variant of that loop, which rounds exactly as the plain one (no
+ * contraction, the same operations in the same order).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "weather.h"
@@ -38,11 +45,19 @@ static const frost_style styles[SA__FROST_BUILTIN_N] = {
     {660, 495, 0x165667b1u, {112.4, 123.4, 134.8}, {44.4, 43.3, 41.7}, 2.0},
 };
 
-#define N_OCT 4
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FROST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FROST_CLONES
+#endif
+
+/* Lattice hash multipliers along x and y. */
+#define HX 0x8da6b343u
+#define HY 0xd8163841u
 
 static inline uint32_t hash3(int32_t x, int32_t y, uint32_t s)
 {
-    uint32_t h = s ^ ((uint32_t)x * 0x8da6b343u) ^ ((uint32_t)y * 0xd8163841u);
+    uint32_t h = s ^ ((uint32_t)x * HX) ^ ((uint32_t)y * HY);
     h ^= h >> 15;
     h *= 0x2c1b3c6du;
     h ^= h >> 12;
@@ -51,68 +66,62 @@ static inline uint32_t hash3(int32_t x, int32_t y, uint32_t s)
     return h;
 }
 
-/* Value noise in [-1, 1] with smoothstep interpolation; lattice values
- * from the texture's permutation table (period 1024 cells, far beyond the
- * texture at every octave). */
-static inline float vnoise(const sa__frost_builtin *t, float x, float y, uint32_t s)
+/* Lattice value, in units of 2^-31 (an integer in [-2^31, 2^31) as a
+ * float), of the corner whose coordinate terms are hx = x * HX ^ seed and
+ * hy = y * HY. */
+static inline float lattice(uint32_t hx, uint32_t hy)
+{
+    uint32_t h = (hx ^ hy) * 0x2c1b3c6du;
+    h ^= h >> 15;
+    h *= 0x297a2d39u;
+    return (float)(int32_t)h;
+}
+
+/* Value noise in [-1, 1] with smoothstep interpolation. */
+static inline float vnoise(float x, float y, uint32_t s)
 {
     int32_t jx = (int32_t)x, jy = (int32_t)y; /* floor without a libm call */
     jx -= x < (float)jx;
     jy -= y < (float)jy;
-    float fx = (float)jx, fy = (float)jy;
-    int32_t ix = jx + (int32_t)(s & 1023u), iy = jy + (int32_t)(s >> 22);
-    float tx = x - fx, ty = y - fy;
+    float tx = x - (float)jx, ty = y - (float)jy;
     tx = tx * tx * (3.0f - 2.0f * tx);
     ty = ty * ty * (3.0f - 2.0f * ty);
-    const uint16_t *p = t->perm;
-    unsigned r0 = p[(unsigned)ix & 1023u], r1 = p[(unsigned)(ix + 1) & 1023u];
-    float a = t->val[p[(r0 + (unsigned)iy) & 1023u]];
-    float b = t->val[p[(r1 + (unsigned)iy) & 1023u]];
-    float c = t->val[p[(r0 + (unsigned)iy + 1u) & 1023u]];
-    float d = t->val[p[(r1 + (unsigned)iy + 1u) & 1023u]];
+    const uint32_t ax = (uint32_t)jx * HX, by = (uint32_t)jy * HY;
+    const uint32_t x0 = ax ^ s, x1 = (ax + HX) ^ s, y1 = by + HY;
+    float a = lattice(x0, by), b = lattice(x1, by);
+    float c = lattice(x0, y1), d = lattice(x1, y1);
     float top = a + (b - a) * tx;
     float bot = c + (d - c) * tx;
-    return top + (bot - top) * ty;
+    /* Scaling by 2^-31 once here rounds exactly as scaling each corner
+     * would: a power of two commutes with rounding (no value gets near the
+     * subnormal range). */
+    return (top + (bot - top) * ty) * (1.0f / 2147483648.0f);
 }
 
-typedef struct octave {
-    float ca, sa;    /* rotation */
-    float fu, fv;    /* frequency along / across the crystal direction */
-    float weight;
-    uint32_t seed;
-} octave;
-
-static void octaves(const frost_style *st, octave *o)
-{
-    uint32_t s = st->seed;
-    for (int k = 0; k < N_OCT; k++) {
-        s = hash3((int32_t)k, 17, s);
-        double ang = (double)(s >> 8) / 16777216.0 * 3.14159265358979323846;
-        double per = st->scale * pow(2.1, k); /* period across the needles */
-        o[k].ca = (float)cos(ang);
-        o[k].sa = (float)sin(ang);
-        o[k].fv = (float)(1.0 / per);
-        o[k].fu = (float)(1.0 / (3.0 * per));
-        o[k].weight = (float)pow(0.72, k);
-        o[k].seed = s;
-    }
-}
-
-static inline float raw_field(const sa__frost_builtin *t, const octave *o, uint32_t seed, float x,
-                              float y)
+static inline float raw_field(const sa__frost_builtin *t, float x, float y)
 {
     float v = 0.0f;
-    for (int k = 0; k < N_OCT; k++) {
-        float u = (o[k].ca * x + o[k].sa * y) * o[k].fu;
-        float w = (-o[k].sa * x + o[k].ca * y) * o[k].fv;
-        float n = vnoise(t, u, w, o[k].seed);
+    for (int k = 0; k < SA__FROST_OCTAVES; k++) {
+        float u = (t->ca[k] * x + t->sa[k] * y) * t->fu[k];
+        float w = (-t->sa[k] * x + t->ca[k] * y) * t->fv[k];
+        float n = vnoise(u, w, t->seed[k]);
         float r = 1.0f - fabsf(n);
         r *= r;
-        v += o[k].weight * (0.6f * n + 0.9f * r * r);
+        v += t->weight[k] * (0.6f * n + 0.9f * r * r);
     }
     /* Low-frequency cloudiness. */
-    v += 0.5f * vnoise(t, x * (1.0f / 90.0f), y * (1.0f / 90.0f), seed ^ 0x5bd1e995u);
+    v += 0.5f * vnoise(x * (1.0f / 90.0f), y * (1.0f / 90.0f), t->cloud_seed);
     return v;
+}
+
+/* v[j] = field at (xs[j], y), j < n. */
+FROST_CLONES
+static void field_row(const sa__frost_builtin *restrict t, const float *restrict xs, float y, int n,
+                      float *restrict v)
+{
+    const sa__frost_builtin tt = *t; /* a local copy: no aliasing with v */
+    for (int j = 0; j < n; j++)
+        v[j] = raw_field(&tt, xs[j], y);
 }
 
 void sa__frost_builtin_size(int i, int *w, int *h)
@@ -124,34 +133,34 @@ void sa__frost_builtin_size(int i, int *w, int *h)
 void sa__frost_builtin_init(sa__frost_builtin *t, int i)
 {
     const frost_style *st = &styles[i];
-    octave o[N_OCT];
-    octaves(st, o);
-    /* Permutation and lattice values (Fisher-Yates on a hash stream). */
-    uint32_t h = st->seed;
-    for (int k = 0; k < 1024; k++) {
-        t->perm[k] = (uint16_t)k;
-        h = hash3(k, 3, h);
-        t->val[k] = (float)(int32_t)h * (1.0f / 2147483648.0f);
+    uint32_t s = st->seed;
+    for (int k = 0; k < SA__FROST_OCTAVES; k++) {
+        s = hash3((int32_t)k, 17, s);
+        double ang = (double)(s >> 8) / 16777216.0 * 3.14159265358979323846;
+        double per = st->scale * pow(2.1, k); /* period across the needles */
+        t->ca[k] = (float)cos(ang);
+        t->sa[k] = (float)sin(ang);
+        t->fv[k] = (float)(1.0 / per);
+        t->fu[k] = (float)(1.0 / (3.0 * per));
+        t->weight[k] = (float)pow(0.72, k);
+        t->seed[k] = s;
     }
-    for (int k = 1023; k > 0; k--) {
-        h = hash3(k, 5, h);
-        int j = (int)(h % (uint32_t)(k + 1));
-        uint16_t tmp = t->perm[k];
-        t->perm[k] = t->perm[j];
-        t->perm[j] = tmp;
-    }
+    t->cloud_seed = st->seed ^ 0x5bd1e995u;
     /* Standardise on a fixed 64 x 64 grid covering the texture. */
-    double s = 0.0, q = 0.0;
-    const int g = 64;
-    for (int gy = 0; gy < g; gy++)
-        for (int gx = 0; gx < g; gx++) {
-            float x = (float)((gx + 0.37) * st->w / g), y = (float)((gy + 0.61) * st->h / g);
-            double v = raw_field(t, o, st->seed, x, y);
-            s += v;
-            q += v * v;
+    enum { G = 64 };
+    float xs[G], v[G];
+    for (int gx = 0; gx < G; gx++)
+        xs[gx] = (float)((gx + 0.37) * st->w / G);
+    double sum = 0.0, sq = 0.0;
+    for (int gy = 0; gy < G; gy++) {
+        field_row(t, xs, (float)((gy + 0.61) * st->h / G), G, v);
+        for (int gx = 0; gx < G; gx++) {
+            sum += v[gx];
+            sq += (double)v[gx] * v[gx];
         }
-    double m = s / (g * g);
-    double sd = sqrt(q / (g * g) - m * m);
+    }
+    double m = sum / (G * G);
+    double sd = sqrt(sq / (G * G) - m * m);
     t->index = i;
     t->w = st->w;
     t->h = st->h;
@@ -164,28 +173,40 @@ void sa__frost_builtin_init(sa__frost_builtin *t, int i)
 static inline uint8_t sat_u8(float v)
 {
     v += 0.5f;
-    return v <= 0.0f ? 0 : (v >= 255.0f ? 255 : (uint8_t)v);
+    v = v > 0.0f ? v : 0.0f;
+    v = v < 255.0f ? v : 255.0f;
+    return (uint8_t)(int32_t)v;
 }
 
 void sa__frost_builtin_texel(const sa__frost_builtin *t, int x, int y, uint8_t rgb[3])
 {
-    const frost_style *st = &styles[t->index];
-    octave o[N_OCT];
-    octaves(st, o);
-    float v = raw_field(t, o, st->seed, (float)x, (float)y);
-    for (int k = 0; k < 3; k++)
-        rgb[k] = sat_u8(t->offset[k] + t->gain[k] * v);
+    sa__frost_builtin_row(t, y, x, 1, 1, rgb);
+}
+
+/* Channel values of n field values: rgb[3j + k] = sat(offset[k] + gain[k] v[j]). */
+FROST_CLONES
+static void to_rgb(uint8_t *restrict rgb, const float *restrict v, int n, const float *restrict off,
+                   const float *restrict gain)
+{
+    const float o0 = off[0], o1 = off[1], o2 = off[2];
+    const float g0 = gain[0], g1 = gain[1], g2 = gain[2];
+    for (int j = 0; j < n; j++) {
+        rgb[3 * j] = sat_u8(o0 + g0 * v[j]);
+        rgb[3 * j + 1] = sat_u8(o1 + g1 * v[j]);
+        rgb[3 * j + 2] = sat_u8(o2 + g2 * v[j]);
+    }
 }
 
 void sa__frost_builtin_row(const sa__frost_builtin *t, int y, int x0, int step, int n,
                            uint8_t *rgb)
 {
-    const frost_style *st = &styles[t->index];
-    octave o[N_OCT];
-    octaves(st, o);
-    for (int j = 0; j < n; j++) {
-        float v = raw_field(t, o, st->seed, (float)(x0 + j * step), (float)y);
-        for (int k = 0; k < 3; k++)
-            rgb[3 * j + k] = sat_u8(t->offset[k] + t->gain[k] * v);
+    enum { CHUNK = 256 };
+    float xs[CHUNK], v[CHUNK];
+    for (int j0 = 0; j0 < n; j0 += CHUNK) {
+        const int m = n - j0 < CHUNK ? n - j0 : CHUNK;
+        for (int j = 0; j < m; j++)
+            xs[j] = (float)(x0 + (j0 + j) * step);
+        field_row(t, xs, (float)y, m, v);
+        to_rgb(rgb + 3 * (size_t)j0, v, m, t->offset, t->gain);
     }
 }

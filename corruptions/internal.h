@@ -18,6 +18,15 @@ static inline uint8_t sa__to_u8(double v)
     return (uint8_t)(v * 255.0);
 }
 
+/* The same bytes as sa__to_u8 (NaN included) as a chain of selects, which
+ * loops across pixels vectorise. */
+static inline uint8_t sa__to_u8_sel(double v)
+{
+    double c = v > 0.0 ? v : 0.0;
+    c = c < 1.0 ? c : 1.0;
+    return (uint8_t)(int32_t)(c * 255.0);
+}
+
 /* A kernel: `table` is the resolved parameter table (SA_PARAMS_IMAGENET,
  * SA_PARAMS_CIFAR or SA_PARAMS_ANY, never AUTO); arguments are already
  * checked (severity 1..5, same dimensions, C = 1 or 3, no aliasing). */

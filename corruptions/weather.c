@@ -27,6 +27,27 @@
 #include "weather.h"
 #include "internal.h"
 
+/* x86-64 GCC builds also compile the loops that use fmaf for AVX2 + FMA
+ * (where fmaf is one instruction and the loops vectorise) and pick that
+ * variant at run time; fmaf rounds once either way, and the build is ISO C
+ * (no contraction), so both variants give the same bytes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SA__DISPATCH_FMA 1
+static int sa__have_fma(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define SA__DISPATCH_FMA 0
+#endif
+
+/* Loops without fmaf get an AVX2 clone picked at load time, the same way. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SA__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SA__CLONES
+#endif
+
 /* ------------------------------------------------------------------ fog */
 
 static const double fog_params[2][5][2] = {
@@ -49,75 +70,202 @@ static inline double st(double v, int f32)
     return f32 ? (double)(float)v : v;
 }
 
-/* The diamond-square body; inlined twice so that f32 is a constant. */
-static inline __attribute__((always_inline)) void plasma_body(double *m, int size, double decay,
-                                                              const int f32, sa_rng *rng)
+/* Smallest and largest of m[0..n) (n >= 1), in independent lanes so the
+ * loop vectorises; the values are the same whatever the order (m holds no
+ * NaN; a zero's sign is lost later by the offset). */
+SA__CLONES
+static void min_max(const double *m, size_t n, double *lo, double *hi)
+{
+    double l[8], h[8];
+    size_t i = 0;
+    for (int k = 0; k < 8; k++)
+        l[k] = h[k] = m[0];
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            l[k] = m[i + k] < l[k] ? m[i + k] : l[k];
+            h[k] = m[i + k] > h[k] ? m[i + k] : h[k];
+        }
+    for (; i < n; i++) {
+        l[0] = m[i] < l[0] ? m[i] : l[0];
+        h[0] = m[i] > h[0] ? m[i] : h[0];
+    }
+    for (int k = 1; k < 8; k++) {
+        l[0] = l[k] < l[0] ? l[k] : l[0];
+        h[0] = h[k] > h[0] ? h[k] : h[0];
+    }
+    *lo = l[0];
+    *hi = h[0];
+}
+
+/* One row of the square step: centres out[j * s] (j < k) from the column
+ * sums cs[j] = corner(i, j) + corner(i + 1, j), cs[k] = cs[0] (torus). */
+static inline __attribute__((always_inline)) void
+square_row(double *restrict out, const double *restrict cs, const double *restrict u, int k, int s,
+           double wibble, const int f32)
+{
+    for (int j = 0; j < k; j++) {
+        double sum = st(cs[j] + cs[j + 1], f32);
+        out[(size_t)j * s] = st(sum / 4 + wibble * u[j], f32);
+    }
+}
+
+/* The diamond-square body; inlined twice so that f32 is a constant. Each
+ * row of each step draws its k uniforms first (the reference's order:
+ * row-major within a step), then runs a loop without wrap-around: the
+ * torus neighbours are copied next to the row (index k holds index 0, or
+ * index -1 index k - 1). */
+static inline __attribute__((always_inline)) int plasma_body(double *m, int size, double decay,
+                                                             const int f32, sa_rng *rng)
 {
     const int n = size;
+    const size_t kmax = (size_t)(n / 2 > 1 ? n / 2 : 1);
+    double *u = malloc(sizeof(double) * 3 * (kmax + 2));
+    if (!u)
+        return SA_ENOMEM;
+    double *cs = u + kmax + 2, *cc = cs + kmax + 2;
     m[0] = 0.0;
     double wibble = 100.0;
     for (int s = n; s >= 2; s /= 2) {
         const int h = s / 2, k = n / s;
-        /* Squares: centres from the four corners (torus). */
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++) {
-                int i1 = i + 1 == k ? 0 : i + 1, j1 = j + 1 == k ? 0 : j + 1;
-                double a = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
-                double b = st(m[(size_t)i * s * n + (size_t)j1 * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j1 * s], f32);
-                double sum = st(a + b, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
-            }
+        /* Squares: centres from the four corners. */
+        for (int i = 0; i < k; i++) {
+            const int i1 = i + 1 == k ? 0 : i + 1;
+            const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cs[j] = st(r0[(size_t)j * s] + r1[(size_t)j * s], f32);
+            cs[k] = cs[0];
+            square_row(m + (size_t)(i * s + h) * n + h, cs, u, k, s, wibble, f32);
+        }
         /* Diamonds on corner rows: centres above/below plus corners left/right. */
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < k; i++) {
+            const int im1 = i == 0 ? k - 1 : i - 1;
+            double *cr = m + (size_t)i * s * n;
+            const double *c0 = m + (size_t)(i * s + h) * n + h, *c1 = m + (size_t)(im1 * s + h) * n + h;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cc[j] = cr[(size_t)j * s];
+            cc[k] = cc[0];
             for (int j = 0; j < k; j++) {
-                int im1 = i == 0 ? k - 1 : i - 1, j1 = j + 1 == k ? 0 : j + 1;
-                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
-                                  m[(size_t)(im1 * s + h) * n + (size_t)(j * s + h)], f32);
-                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i * s * n + (size_t)j1 * s], f32);
+                double d = st(c0[(size_t)j * s] + c1[(size_t)j * s], f32);
+                double c = st(cc[j] + cc[j + 1], f32);
                 double sum = st(d + c, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)i * s * n + (size_t)(j * s + h)] = st(sum / 4 + wibble * u, f32);
+                cr[(size_t)j * s + h] = st(sum / 4 + wibble * u[j], f32);
             }
-        /* Diamonds on corner columns. */
-        for (int i = 0; i < k; i++)
+        }
+        /* Diamonds on corner columns: centres left/right plus corners above/below. */
+        for (int i = 0; i < k; i++) {
+            const int i1 = i + 1 == k ? 0 : i + 1;
+            double *row = m + (size_t)(i * s + h) * n;
+            const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
+            for (int j = 0; j < k; j++)
+                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            for (int j = 0; j < k; j++)
+                cc[j + 1] = row[(size_t)j * s + h];
+            cc[0] = cc[k];
             for (int j = 0; j < k; j++) {
-                int i1 = i + 1 == k ? 0 : i + 1, jm1 = j == 0 ? k - 1 : j - 1;
-                double d = st(m[(size_t)(i * s + h) * n + (size_t)(j * s + h)] +
-                                  m[(size_t)(i * s + h) * n + (size_t)(jm1 * s + h)], f32);
-                double c = st(m[(size_t)i * s * n + (size_t)j * s] +
-                                  m[(size_t)i1 * s * n + (size_t)j * s], f32);
+                double d = st(cc[j + 1] + cc[j], f32);
+                double c = st(r0[(size_t)j * s] + r1[(size_t)j * s], f32);
                 double sum = st(d + c, f32);
-                double u = sa_rng_uniform(rng, -wibble, wibble);
-                m[(size_t)(i * s + h) * n + (size_t)j * s] = st(sum / 4 + wibble * u, f32);
+                row[(size_t)j * s] = st(sum / 4 + wibble * u[j], f32);
             }
+        }
         wibble /= decay;
     }
-    const size_t total = (size_t)n * n;
-    double lo = m[0], hi;
-    for (size_t i = 1; i < total; i++)
-        if (m[i] < lo)
-            lo = m[i];
-    for (size_t i = 0; i < total; i++)
-        m[i] = st(m[i] - lo, f32);
-    hi = m[0];
-    for (size_t i = 1; i < total; i++)
-        if (m[i] > hi)
-            hi = m[i];
-    for (size_t i = 0; i < total; i++)
-        m[i] = st(m[i] / hi, f32);
+    free(u);
+    return 0;
+}
+
+/* The map before normalisation, with its offset lo (the minimum) and scale
+ * hi (the maximum after the offset): normalised value st(st(v - lo) / hi).
+ * The reference takes the maximum of the offset map; subtracting lo and
+ * rounding are non-decreasing, so that is st(max - lo). */
+static int plasma_raw(double *m, int size, double decay, int f32, sa_rng *rng, double *lo,
+                      double *hi)
+{
+    int rc = f32 ? plasma_body(m, size, decay, 1, rng) : plasma_body(m, size, decay, 0, rng);
+    if (rc < 0)
+        return rc;
+    double mx;
+    min_max(m, (size_t)size * size, lo, &mx);
+    *hi = st(mx - *lo, f32);
+    return 0;
 }
 
 int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng)
 {
-    if (f32)
-        plasma_body(m, size, decay, 1, rng);
-    else
-        plasma_body(m, size, decay, 0, rng);
+    double lo, hi;
+    int rc = plasma_raw(m, size, decay, f32, rng, &lo, &hi);
+    if (rc < 0)
+        return rc;
+    const size_t total = (size_t)size * size;
+    for (size_t i = 0; i < total; i++)
+        m[i] = st(st(m[i] - lo, f32) / hi, f32);
     return 0;
+}
+
+/* First index >= j with flag[index] != 0, or n; skips zero flags eight at a
+ * time. */
+static inline int next_set(const uint8_t *flag, int j, int n)
+{
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, flag + j, 8);
+        if (w)
+            break;
+    }
+    while (j < n && !flag[j])
+        j++;
+    return j;
+}
+
+/* out[j] = uint8(clip((in[j] / 255 + tp[j]) * mx / den, 0, 1) * 255),
+ * element by element, with tp[j] >= 0, mx >= 0, den > 0.
+ *
+ * The two divisions are what the loop would spend its time on, so it first
+ * takes them as products with the rounded reciprocals: every step is then
+ * within a few units in the last place of the exact path (relative error
+ * below 16 * 2^-53 on non-negative values), so the scaled value t' lies
+ * within 1e-12 of the exact t = q * 255. The byte is trunc(clip(t, 0, 255)),
+ * a non-decreasing function of t: where it agrees at t' - 1e-9 and
+ * t' + 1e-9 it is the exact byte. Elsewhere (t within 1e-9 of an integer:
+ * in practice only where t is exactly one, such as 0) the element is
+ * recomputed with the divisions. */
+SA__CLONES
+static void fog_row(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict tp,
+                    uint8_t *restrict unsure, int n, double mx, double den)
+{
+    const double r255 = 1.0 / 255.0, rden = 1.0 / den, M = 1e-9;
+    int any = 0;
+    for (int j = 0; j < n; j++) {
+        double t = ((in[j] * r255 + tp[j]) * mx) * rden * 255.0; /* t >= 0 */
+        int32_t a = (int32_t)(t - M), b = (int32_t)(t + M); /* t - M > -1 truncates to 0 */
+        a = a < 255 ? a : 255;
+        b = b < 255 ? b : 255;
+        out[j] = (uint8_t)a;
+        unsure[j] = a != b;
+        any |= a != b;
+    }
+    if (any)
+        for (int j = next_set(unsure, 0, n); j < n; j = next_set(unsure, j + 1, n))
+            out[j] = sa__to_u8_sel((in[j] / 255.0 + tp[j]) * mx / den);
+}
+
+/* tp[x * C + k] = t * (normalised plasma at x), rounded as the reference
+ * stores it. */
+SA__CLONES
+static void fog_plasma_row(double *restrict tp, const double *restrict pm, int W, int C, double lo,
+                           double hi, double t, int f32)
+{
+    for (int x = 0; x < W; x++) {
+        double pv = st(st(pm[x] - lo, f32) / hi, f32);
+        tp[(size_t)x * C] = f32 ? (double)(float)(t * pv) : t * pv;
+    }
+    for (int x = 0; x < W; x++)
+        for (int k = 1; k < C; k++)
+            tp[(size_t)x * C + k] = tp[(size_t)x * C];
 }
 
 int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -141,27 +289,35 @@ int sa__fog(sa_image *out, const sa_image *in, sa_corrupt_params table, int seve
     if (!m)
         return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog plasma %dx%d)", size,
                             size);
-    sa__plasma_fractal(m, size, p[1], f32, rng);
+    double lo, hi;
+    if (plasma_raw(m, size, p[1], f32, rng, &lo, &hi) < 0) {
+        free(m);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog plasma %dx%d)", size,
+                            size);
+    }
     const size_t n = sa_image_size(in);
     uint8_t mx8 = 0;
     for (size_t i = 0; i < n; i++)
-        if (in->data[i] > mx8)
-            mx8 = in->data[i];
-    double unit[256]; /* i / 255, exactly as the per-element division */
-    for (int i = 0; i < 256; i++)
-        unit[i] = i / 255.0;
-    const double mx = unit[mx8];
+        mx8 = in->data[i] > mx8 ? in->data[i] : mx8;
+    const double mx = mx8 / 255.0;
     const double den = mx + t;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            double pv = m[(size_t)y * size + x];
-            double tp = f32 ? (double)(float)(t * pv) : t * pv;
-            size_t o = ((size_t)y * W + x) * C;
-            for (int k = 0; k < C; k++) {
-                double v = unit[in->data[o + k]] + tp;
-                out->data[o + k] = sa__to_u8(v * mx / den);
-            }
-        }
+    double *tp = malloc(sizeof(double) * (size_t)W * C);
+    uint8_t *unsure = malloc((size_t)W * C);
+    if (!tp || !unsure) {
+        free(tp);
+        free(unsure);
+        free(m);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (fog)");
+    }
+    for (int y = 0; y < H; y++) {
+        /* The plasma term of each element of the row (normalised here,
+         * only where it is used), then the row. */
+        fog_plasma_row(tp, m + (size_t)y * size, W, C, lo, hi, t, f32);
+        fog_row(out->data + (size_t)y * W * C, in->data + (size_t)y * W * C, tp, unsure, W * C, mx,
+                den);
+    }
+    free(tp);
+    free(unsure);
     free(m);
     return 0;
 }
@@ -264,11 +420,29 @@ static int zoom_any(double **out, int *zh, int *zw, const double *in, int h, int
     return 0;
 }
 
+/* acc[x] += k * row[clamp(x - dx)] for x < n (row of w values): the
+ * clamped ends and the plain middle as separate loops. */
+SA__CLONES
+static void motion_tap_row(double *restrict acc, const double *restrict row, int w, int n, int dx,
+                           double k)
+{
+    int a = dx < 0 ? 0 : (dx > n ? n : dx);             /* x < a reads row[0] */
+    int b = w + dx < a ? a : (w + dx > n ? n : w + dx); /* x >= b reads row[w - 1] */
+    for (int x = 0; x < a; x++)
+        acc[x] = acc[x] + k * row[0];
+    for (int x = a; x < b; x++)
+        acc[x] = acc[x] + k * row[x - dx];
+    for (int x = b; x < n; x++)
+        acc[x] = acc[x] + k * row[w - 1];
+}
+
 /* imagecorruptions' motion blur of an h x w float64 layer: half-Gaussian
- * taps along the angle, edge clamp, accumulation in float64; stops at the
- * first tap that leaves the image. */
-static int motion_blur_any(double *out, const double *in, int h, int w, int radius, double sigma,
-                           double angle, sa_error *err)
+ * taps along the angle, edge clamp, accumulation in float64 (tap by tap,
+ * in order, for a row of outputs at a time); stops at the first tap that
+ * leaves the image. Only the top-left oh x ow outputs are written (row
+ * stride ow). */
+static int motion_blur_any(double *out, const double *in, int h, int w, int oh, int ow,
+                           int radius, double sigma, double angle, sa_error *err)
 {
     const int width = 2 * radius + 1;
     double *k = malloc(sizeof(double) * (size_t)width);
@@ -300,21 +474,172 @@ static int motion_blur_any(double *out, const double *in, int h, int w, int radi
         tx[taps] = dx;
         taps++;
     }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            double acc = 0.0;
-            for (int i = 0; i < taps; i++) {
-                int sy = y - ty[i], sx = x - tx[i];
-                sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
-                sx = sx < 0 ? 0 : (sx >= w ? w - 1 : sx);
-                acc = acc + k[i] * in[(size_t)sy * w + sx];
-            }
-            out[(size_t)y * w + x] = acc;
+    for (int y = 0; y < oh; y++) {
+        double *acc = out + (size_t)y * ow;
+        for (int x = 0; x < ow; x++)
+            acc[x] = 0.0;
+        for (int i = 0; i < taps; i++) {
+            int sy = y - ty[i];
+            sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
+            motion_tap_row(acc, in + (size_t)sy * w, w, ow, tx[i], k[i]);
         }
+    }
     free(k);
     free(tx);
     free(ty);
     return 0;
+}
+
+/* Whitening in float32, then the layer and its 180-degree rotation.
+ * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
+ * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
+ * whose operation order differs (so rows are split at simd_w). Per row:
+ * the whitened floor and the two layer values are spread to one entry per
+ * element, then every element is finished in one flat loop.
+ *
+ * The reference adds the layers in float64: byte = trunc(clip(t, 0, 255))
+ * with t = ((v + s) + s') * 255, v the float32 blend, s and s' multiples of
+ * 1/255 in [0, 1]. The flat loop adds them in float32 (layers rounded to
+ * float32): four roundings of relative size 2^-24 on values below 3, and
+ * one of the product, keep that t' within 2e-4 of the exact t. The byte is
+ * a non-decreasing function of t, so where it agrees at t' - 1e-3 and
+ * t' + 1e-3 it is exact; the few other elements (t within 1e-3 of an
+ * integer) are recomputed in float64. */
+static inline __attribute__((always_inline)) void
+snow_blend_body(uint8_t *restrict out, const uint8_t *restrict in, const double *restrict snowl,
+                int H, int W, int C, float blend, float rest, float *restrict wv,
+                float *restrict sv, float *restrict rv, uint8_t *restrict unsure)
+{
+    const int simd_w = W / 8 * 8;
+    const float M = 1e-3f;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *px = in + (size_t)y * W * C;
+        uint8_t *o = out + (size_t)y * W * C;
+        const double *s = snowl + (size_t)y * W;
+        const double *r = snowl + (size_t)(H - 1 - y) * W; /* read right to left */
+        if (C == 3) {
+            for (int x = 0; x < simd_w; x++) {
+                float x0 = px[3 * x] / 255.f, x1 = px[3 * x + 1] / 255.f,
+                      x2 = px[3 * x + 2] / 255.f;
+                float g = fmaf(x2, 0.114f, fmaf(x1, 0.587f, x0 * 0.299f));
+                float w = g * 1.5f + 0.5f;
+                wv[3 * x] = wv[3 * x + 1] = wv[3 * x + 2] = w;
+            }
+            for (int x = simd_w; x < W; x++) {
+                float x0 = px[3 * x] / 255.f, x1 = px[3 * x + 1] / 255.f,
+                      x2 = px[3 * x + 2] / 255.f;
+                float g = fmaf(x2, 0.114f, fmaf(x0, 0.299f, x1 * 0.587f));
+                float w = g * 1.5f + 0.5f;
+                wv[3 * x] = wv[3 * x + 1] = wv[3 * x + 2] = w;
+            }
+            for (int x = 0; x < W; x++) {
+                const float a = (float)s[x], b = (float)r[W - 1 - x];
+                sv[3 * x] = sv[3 * x + 1] = sv[3 * x + 2] = a;
+                rv[3 * x] = rv[3 * x + 1] = rv[3 * x + 2] = b;
+            }
+        } else {
+            for (int x = 0; x < W; x++) {
+                wv[x] = (px[x] / 255.f) * 1.5f + 0.5f;
+                sv[x] = (float)s[x];
+                rv[x] = (float)r[W - 1 - x];
+            }
+        }
+        int any = 0;
+        for (int j = 0; j < W * C; j++) {
+            float xv = px[j] / 255.f;
+            float mx = xv > wv[j] ? xv : wv[j];
+            float v = blend * xv + rest * mx;
+            float t = ((v + sv[j]) + rv[j]) * 255.f; /* >= 0 */
+            int32_t lo = (int32_t)(t - M), hi = (int32_t)(t + M);
+            lo = lo < 255 ? lo : 255;
+            hi = hi < 255 ? hi : 255;
+            o[j] = (uint8_t)lo;
+            unsure[j] = lo != hi;
+            any |= lo != hi;
+        }
+        if (!any)
+            continue;
+        for (int j = next_set(unsure, 0, W * C); j < W * C; j = next_set(unsure, j + 1, W * C)) {
+            const int x = j / C;
+            float xv = px[j] / 255.f;
+            float mx = xv > wv[j] ? xv : wv[j];
+            float v = blend * xv + rest * mx;
+            o[j] = sa__to_u8_sel((double)v + s[x] + r[W - 1 - x]);
+        }
+    }
+}
+
+#if SA__DISPATCH_FMA
+static __attribute__((target("avx2,fma"))) void
+snow_blend_fma(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W, int C,
+               float blend, float rest, float *wv, float *sv, float *rv, uint8_t *unsure)
+{
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv, unsure);
+}
+#endif
+
+static void snow_blend_base(uint8_t *out, const uint8_t *in, const double *snowl, int H, int W,
+                            int C, float blend, float rest, float *wv, float *sv, float *rv,
+                            uint8_t *unsure)
+{
+    snow_blend_body(out, in, snowl, H, W, C, blend, rest, wv, sv, rv, unsure);
+}
+
+static int snow_blend(sa_image *out, const sa_image *in, const double *snowl, float blend,
+                      float rest, sa_error *err)
+{
+    const size_t row = (size_t)in->w * in->c;
+    float *wv = malloc(sizeof(float) * 3 * row);
+    uint8_t *unsure = malloc(row);
+    if (!wv || !unsure) {
+        free(wv);
+        free(unsure);
+        return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (snow)");
+    }
+#if SA__DISPATCH_FMA
+    if (sa__have_fma())
+        snow_blend_fma(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv,
+                       wv + row, wv + 2 * row, unsure);
+    else
+#endif
+        snow_blend_base(out->data, in->data, snowl, in->h, in->w, in->c, blend, rest, wv,
+                        wv + row, wv + 2 * row, unsure);
+    free(wv);
+    free(unsure);
+    return 0;
+}
+
+/* u8[i] = uint8(clip(z[i] < thr ? 0 : z[i], 0, 1) * 255). */
+SA__CLONES
+static void snow_threshold_u8(uint8_t *restrict u8, const double *restrict z, size_t n, double thr)
+{
+    for (size_t i = 0; i < n; i++)
+        u8[i] = sa__to_u8_sel(z[i] < thr ? 0.0 : z[i]);
+}
+
+/* d[i] = u8[i] / 255. */
+SA__CLONES
+static void u8_to_unit(double *restrict d, const uint8_t *restrict u8, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = u8[i] / 255.0;
+}
+
+/* d[x] = clip(round_half_even(b[x] * 255), 0, 255) / 255. Adding and
+ * subtracting 1.5 * 2^52 rounds to the nearest integer, ties to even (the
+ * default rounding mode), for |v| < 2^51; the blurred layer is a weighted
+ * mean of values in [0, 1], far inside that. */
+SA__CLONES
+static void snow_quantise_row(double *restrict d, const double *restrict b, int n)
+{
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    for (int x = 0; x < n; x++) {
+        double v = b[x] * 255.0;
+        double r = (v + magic) - magic;
+        r = r > 0.0 ? r : 0.0;
+        r = r < 255.0 ? r : 255.0;
+        d[x] = r / 255.0;
+    }
 }
 
 int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -322,7 +647,7 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
 {
     (void)opt;
     const snow_param *p = &snow_p[table == SA_PARAMS_CIFAR][severity - 1];
-    const int H = in->h, W = in->w, C = in->c;
+    const int H = in->h, W = in->w;
     const size_t n = (size_t)H * W;
     double *layer = malloc(sizeof(double) * n);
     double *snowl = malloc(sizeof(double) * n); /* final layer, H x W, in [0,1] */
@@ -347,16 +672,12 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
         rc = sa__clipped_zoom_f64(zoomed, layer, H, W, 1, p->zoom, err);
         if (rc < 0)
             goto done;
-        for (size_t i = 0; i < n; i++) {
-            double v = zoomed[i] < p->thr ? 0.0 : zoomed[i];
-            u8a[i] = sa__to_u8(v);
-        }
+        snow_threshold_u8(u8a, zoomed, n, p->thr);
         double angle = sa_rng_uniform(rng, -135.0, -45.0);
         rc = sa__motion_blur_u8(u8b, u8a, H, W, 1, p->radius, p->sigma_m, angle, err);
         if (rc < 0)
             goto done;
-        for (size_t i = 0; i < n; i++)
-            snowl[i] = u8b[i] / 255.0;
+        u8_to_unit(snowl, u8b, n);
     } else {
         /* imagecorruptions: per-axis zoom kept whole, float blur at the
          * zoomed size, rounded to 8 bits, top-left H x W. */
@@ -375,46 +696,15 @@ int sa__snow(sa_image *out, const sa_image *in, sa_corrupt_params table, int sev
             goto done;
         }
         double angle = sa_rng_uniform(rng, -135.0, -45.0);
-        rc = motion_blur_any(blurred, zoomed, zh, zw, (int)p->radius, p->sigma_m, angle, err);
+        const int oh = zh < H ? zh : H, ow = zw < W ? zw : W;
+        rc = motion_blur_any(blurred, zoomed, zh, zw, oh, ow, (int)p->radius, p->sigma_m, angle,
+                             err);
         if (rc < 0)
             goto done;
         for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                double v = blurred[(size_t)y * zw + x] * 255.0;
-                int r = round_half_even(v);
-                r = r < 0 ? 0 : (r > 255 ? 255 : r);
-                snowl[(size_t)y * W + x] = r / 255.0;
-            }
+            snow_quantise_row(snowl + (size_t)y * W, blurred + (size_t)y * ow, W);
     }
-    /* Whitening in float32, then the layer and its 180-degree rotation.
-     * The grey is OpenCV's float RGB->grey as it runs on x86-64 with AVX2:
-     * fused multiply-adds, 8 pixels at a time per row, and a scalar tail
-     * whose operation order differs (so rows are split at simd_w). */
-    const int simd_w = W / 8 * 8;
-    const float blend = (float)p->blend, rest = (float)(1 - p->blend);
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            size_t q = (size_t)y * W + x;
-            double s = snowl[q];
-            double sr = snowl[(size_t)(H - 1 - y) * W + (W - 1 - x)];
-            float xv[3];
-            float g;
-            if (C == 3) {
-                for (int k = 0; k < 3; k++)
-                    xv[k] = (float)in->data[3 * q + k] / 255.f;
-                g = x < simd_w ? fmaf(xv[2], 0.114f, fmaf(xv[1], 0.587f, xv[0] * 0.299f))
-                               : fmaf(xv[2], 0.114f, fmaf(xv[0], 0.299f, xv[1] * 0.587f));
-            } else {
-                xv[0] = (float)in->data[q] / 255.f;
-                g = xv[0];
-            }
-            float wv = g * 1.5f + 0.5f;
-            for (int k = 0; k < C; k++) {
-                float mx = xv[k] > wv ? xv[k] : wv;
-                float v = blend * xv[k] + rest * mx;
-                out->data[(size_t)q * C + k] = sa__to_u8((double)v + s + sr);
-            }
-        }
+    rc = snow_blend(out, in, snowl, (float)p->blend, (float)(1 - p->blend), err);
 done:
     free(layer);
     free(snowl);
@@ -482,6 +772,55 @@ static void cubic_coefs(float x, int16_t c[4])
         c[i] = (int16_t)lrintf(k[i] * 2048.0f);
 }
 
+/* Horizontal bicubic pass of one source row (RGB): hr[3j + k] = sum over
+ * the four taps of src[xo[4j + q] + k] * c[4j + q] (exact in int32). */
+SA__CLONES
+static void cubic_h_row(int32_t *restrict hr, const uint8_t *restrict src, const int *restrict xo,
+                        const int16_t *restrict c, int W)
+{
+    for (int j = 0; j < W; j++) {
+        const int *o = xo + 4 * j;
+        const int16_t *cj = c + 4 * j;
+        for (int k = 0; k < 3; k++)
+            hr[3 * j + k] = src[o[0] + k] * cj[0] + src[o[1] + k] * cj[1] +
+                            src[o[2] + k] * cj[2] + src[o[3] + k] * cj[3];
+    }
+}
+
+/* Vertical pass, float path, values [j0, j1): v = r3 b3 + ..., then
+ * r0 b0 last, rounded to nearest even. Adding and subtracting 1.5 * 2^23
+ * rounds a float to an integer that way for |v| < 2^22; v is an 8-bit value
+ * give or take the kernel's overshoot. */
+SA__CLONES
+static void cubic_v_float(uint8_t *restrict d, const int32_t *r0, const int32_t *r1,
+                          const int32_t *r2, const int32_t *r3, const float *fb, int j0, int j1)
+{
+    const float b0 = fb[0], b1 = fb[1], b2 = fb[2], b3 = fb[3], magic = 12582912.0f;
+    for (int j = j0; j < j1; j++) {
+        float v = (float)r3[j] * b3;
+        v = (float)r2[j] * b2 + v;
+        v = (float)r1[j] * b1 + v;
+        v = (float)r0[j] * b0 + v;
+        float r = (v + magic) - magic;
+        r = r > 0.f ? r : 0.f;
+        r = r < 255.f ? r : 255.f;
+        d[j] = (uint8_t)(int32_t)r;
+    }
+}
+
+/* Vertical pass, fixed-point path, values [j0, j1): (sum + 2^21) >> 22. */
+SA__CLONES
+static void cubic_v_fixed(uint8_t *restrict d, const int32_t *r0, const int32_t *r1,
+                          const int32_t *r2, const int32_t *r3, const int16_t *c, int j0, int j1)
+{
+    for (int j = j0; j < j1; j++) {
+        int64_t v = (int64_t)r0[j] * c[0] + (int64_t)r1[j] * c[1] + (int64_t)r2[j] * c[2] +
+                    (int64_t)r3[j] * c[3];
+        int64_t r = (v + (1 << 21)) >> 22;
+        d[j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
+    }
+}
+
 /* Rows [y0, y0+H) and columns [x0, x0+W) of the texture resized to nw x nh
  * with OpenCV's 8-bit bicubic resize (fixed point, clamped borders), RGB
  * into dst (W*H*3). */
@@ -493,10 +832,11 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
     int16_t *xc = malloc(sizeof(int16_t) * 4 * (size_t)W);
     int *ys = malloc(sizeof(int) * (size_t)H);
     int16_t *yc = malloc(sizeof(int16_t) * 4 * (size_t)H);
+    int *xo = malloc(sizeof(int) * 4 * (size_t)W);
     uint8_t *srow = NULL;
     int32_t *hbuf = NULL;
     int rc = 0;
-    if (!xs || !xc || !ys || !yc) {
+    if (!xs || !xc || !ys || !yc || !xo) {
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
         goto done;
     }
@@ -529,22 +869,18 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
         rc = sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (frost resize)");
         goto done;
     }
+    /* Source column offsets (clamped, relative to cx0, times 3) of the
+     * four taps of every output column. */
+    for (int j = 0; j < W; j++)
+        for (int q = 0; q < 4; q++) {
+            int sx = xs[j] - 1 + q;
+            sx = sx < 0 ? 0 : (sx > t->w - 1 ? t->w - 1 : sx);
+            xo[4 * j + q] = (sx - cx0) * 3;
+        }
     /* Horizontal pass over the needed source rows. */
     for (int r = 0; r < sh; r++) {
         tex_row(t, cy0 + r, cx0, sw, srow);
-        int32_t *hr = hbuf + (size_t)r * W * 3;
-        for (int j = 0; j < W; j++) {
-            const int16_t *c = xc + 4 * j;
-            for (int k = 0; k < 3; k++) {
-                int32_t v = 0;
-                for (int q = 0; q < 4; q++) {
-                    int sx = xs[j] - 1 + q;
-                    sx = sx < 0 ? 0 : (sx > t->w - 1 ? t->w - 1 : sx);
-                    v += srow[(sx - cx0) * 3 + k] * c[q];
-                }
-                hr[3 * j + k] = v;
-            }
-        }
+        cubic_h_row(hbuf + (size_t)r * W * 3, srow, xo, xc, W);
     }
     /* Vertical pass. OpenCV (x86-64 baseline SSE) runs the first
      * floor(3 nw / 8) * 8 values of each full output row through a float
@@ -553,6 +889,8 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
      * (sum + 2^21) >> 22. Both are saturated to 8 bits. */
     const int simd_end = nw * 3 / 8 * 8;
     const float fscale = 1.f / (2048 * 2048);
+    int split = simd_end - x0 * 3; /* values before it take the float path */
+    split = split < 0 ? 0 : (split > W * 3 ? W * 3 : split);
     for (int i = 0; i < H; i++) {
         const int16_t *c = yc + 4 * i;
         const int32_t *rows[4];
@@ -563,30 +901,56 @@ static int resize_window(uint8_t *dst, const tex *t, int nw, int nh, int x0, int
             rows[q] = hbuf + (size_t)(sy - cy0) * W * 3;
             fb[q] = (float)c[q] * fscale;
         }
-        for (int j = 0; j < W * 3; j++) {
-            int64_t r;
-            if (x0 * 3 + j < simd_end) {
-                float v = (float)rows[3][j] * fb[3];
-                v = (float)rows[2][j] * fb[2] + v;
-                v = (float)rows[1][j] * fb[1] + v;
-                v = (float)rows[0][j] * fb[0] + v;
-                r = (int64_t)lrintf(v);
-            } else {
-                int64_t v = (int64_t)rows[0][j] * c[0] + (int64_t)rows[1][j] * c[1] +
-                            (int64_t)rows[2][j] * c[2] + (int64_t)rows[3][j] * c[3];
-                r = (v + (1 << 21)) >> 22;
-            }
-            dst[(size_t)i * W * 3 + j] = (uint8_t)(r < 0 ? 0 : (r > 255 ? 255 : r));
-        }
+        uint8_t *d = dst + (size_t)i * W * 3;
+        cubic_v_float(d, rows[0], rows[1], rows[2], rows[3], fb, 0, split);
+        cubic_v_fixed(d, rows[0], rows[1], rows[2], rows[3], c, split, W * 3);
     }
 done:
     free(xs);
     free(xc);
+    free(xo);
     free(ys);
     free(yc);
     free(srow);
     free(hbuf);
     return rc;
+}
+
+/* clip(a x + b t, 0, 255), truncated, for t = 0..255: row x of the table
+ * of frost_blend. */
+SA__CLONES
+static void frost_blend_lut_row(uint8_t *restrict lut, double ax, double b)
+{
+    for (int t = 0; t < 256; t++) {
+        double v = ax + b * t;
+        v = v > 0.0 ? v : 0.0;
+        v = v < 255.0 ? v : 255.0;
+        lut[t] = (uint8_t)(int32_t)v;
+    }
+}
+
+/* out[j] = clip(a in[j] + b tex[j], 0, 255), truncated, for n values.
+ * Large images read a table of all 65536 pairs (computed with the same
+ * operations), smaller ones compute each value. */
+SA__CLONES
+static void frost_blend(uint8_t *restrict out, const uint8_t *restrict in,
+                        const uint8_t *restrict tx, size_t n, double a, double b)
+{
+    uint8_t *lut = n >= 2 * 65536 ? malloc(65536) : NULL;
+    if (lut) {
+        for (int x = 0; x < 256; x++)
+            frost_blend_lut_row(lut + 256 * x, a * x, b);
+        for (size_t j = 0; j < n; j++)
+            out[j] = lut[(size_t)in[j] << 8 | tx[j]];
+        free(lut);
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        double v = a * in[j] + b * tx[j];
+        v = v > 0.0 ? v : 0.0;
+        v = v < 255.0 ? v : 255.0;
+        out[j] = (uint8_t)(int32_t)v;
+    }
 }
 
 int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -655,21 +1019,17 @@ int sa__frost(sa_image *out, const sa_image *in, sa_corrupt_params table, int se
     }
     const double a = p[0], b = p[1];
     const size_t pixels = (size_t)W * H;
-    for (size_t q = 0; q < pixels; q++) {
-        const uint8_t *f = crop + 3 * q;
-        if (C == 3) {
-            for (int k = 0; k < 3; k++) {
-                double v = a * in->data[3 * q + k] + b * f[k];
-                out->data[3 * q + k] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
-            }
-        } else {
+    if (C == 3)
+        frost_blend(out->data, in->data, crop, 3 * pixels, a, b);
+    else
+        for (size_t q = 0; q < pixels; q++) {
             /* imagecorruptions applies its grey weights to the texture in
              * OpenCV's BGR order. */
+            const uint8_t *f = crop + 3 * q;
             double g = 0.2989 * f[2] + 0.5870 * f[1] + 0.1140 * f[0];
             double v = a * in->data[q] + b * g;
             out->data[q] = (uint8_t)(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v));
         }
-    }
     free(crop);
     return 0;
 }

@@ -5,9 +5,9 @@
  *     uint8_t row[3 * 224];
  *     sa__frost_builtin_row(&t, y, x0, 1, 224, row);
  *
- * A texture is a pure function of (index, x, y); sa__frost_builtin is a plain
- * value of about 6 KiB (no allocation, nothing to free) holding its lattice
- * tables and normalisation.
+ * A texture is a pure function of (index, x, y); sa__frost_builtin is a small
+ * plain value (no allocation, nothing to free) holding its octave
+ * parameters and normalisation.
  */
 #ifndef SA_CORRUPTIONS_WEATHER_H
 #define SA_CORRUPTIONS_WEATHER_H
@@ -18,13 +18,20 @@
 
 #define SA__FROST_BUILTIN_N 5
 
+#define SA__FROST_OCTAVES 4
+
 typedef struct sa__frost_builtin {
     int index;
     int w, h;          /* texture size in texels */
     float gain[3];     /* field -> channel value */
     float offset[3];
-    uint16_t perm[1024]; /* lattice permutation */
-    float val[1024];     /* lattice values in [-1, 1) */
+    /* Octaves: rotation, frequencies along / across the needles, weight
+     * and lattice seed; then the seed of the low-frequency term. */
+    float ca[SA__FROST_OCTAVES], sa[SA__FROST_OCTAVES];
+    float fu[SA__FROST_OCTAVES], fv[SA__FROST_OCTAVES];
+    float weight[SA__FROST_OCTAVES];
+    uint32_t seed[SA__FROST_OCTAVES];
+    uint32_t cloud_seed;
 } sa__frost_builtin;
 
 /* Size (W x H) of built-in texture i in [0, SA__FROST_BUILTIN_N). */
@@ -40,7 +47,8 @@ void sa__frost_builtin_row(const sa__frost_builtin *t, int y, int x0, int step, 
  * two) with wibble decay `decay`, normalised to [0, 1], into m (size*size
  * doubles, row-major). Draws 3 k*k uniforms per level (k = 1, 2, 4, ...),
  * as the reference. f32: round every stored value to float32 (the
- * size-generic reference stores the map as float32). */
+ * size-generic reference stores the map as float32). Returns 0, or
+ * SA_ENOMEM when its row scratch cannot be allocated. */
 int sa__plasma_fractal(double *m, int size, double decay, int f32, sa_rng *rng);
 
 #endif

@@ -1066,6 +1066,83 @@ static void test_fog_plasma(void **state)
         }
 }
 
+/* Fog equals its formula, byte for byte: plasma map m (the same draws),
+ * out = uint8(clip((x / 255 + t m) * mx / (mx + t), 0, 1) * 255) with
+ * mx = max(x) / 255, t m rounded to float32 for the size-generic table. Run
+ * on images where many values land exactly on byte boundaries (black,
+ * white, a ramp) and on noise, every severity. */
+static void test_fog_formula(void **state)
+{
+    (void)state;
+    const double tabs[2][5][2] = {
+        {{1.5, 2}, {2, 2}, {2.5, 1.7}, {2.5, 1.5}, {3, 1.4}},         /* ImageNet */
+        {{1.5, 2}, {2, 2}, {2.5, 1.7}, {2.5, 1.5}, {3, 1.4}},         /* any size */
+    };
+    const int W = 224, H = 160, size = 256;
+    double *m = malloc(sizeof(double) * size * size);
+    assert_non_null(m);
+    for (int img = 0; img < 4; img++) {
+        sa_image *in = flat(W, H, 3, img == 1 ? 255 : 0);
+        sa_rng g;
+        sa_rng_seed(&g, SA_RNG_FAST, 77);
+        for (size_t i = 0; i < sa_image_size(in); i++) {
+            if (img == 2)
+                in->data[i] = (uint8_t)(i % 256);
+            else if (img == 3)
+                in->data[i] = (uint8_t)sa_rng_randint(&g, 0, 256);
+        }
+        for (int ti = 0; ti < 2; ti++) {
+            const sa_corrupt_params tab = ti == 0 ? SA_PARAMS_IMAGENET : SA_PARAMS_ANY;
+            const int f32 = ti == 1;
+            for (int sev = 1; sev <= 5; sev++) {
+                const double t = tabs[ti][sev - 1][0];
+                sa_rng r;
+                sa_rng_seed(&r, SA_RNG_NUMPY, (uint64_t)(100 + sev));
+                assert_int_equal(sa__plasma_fractal(m, size, tabs[ti][sev - 1][1], f32, &r), 0);
+                sa_image *o = run(in, SA_CORRUPT_FOG, sev, tab, SA_RNG_NUMPY, (uint64_t)(100 + sev));
+                uint8_t mx8 = 0;
+                for (size_t i = 0; i < sa_image_size(in); i++)
+                    mx8 = in->data[i] > mx8 ? in->data[i] : mx8;
+                const double mx = mx8 / 255.0;
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++) {
+                        double tp = t * m[(size_t)y * size + x];
+                        if (f32)
+                            tp = (double)(float)tp;
+                        for (int k = 0; k < 3; k++) {
+                            size_t q = ((size_t)y * W + x) * 3 + k;
+                            double v = (in->data[q] / 255.0 + tp) * mx / (mx + t);
+                            uint8_t want = v <= 0.0 ? 0 : (v >= 1.0 ? 255 : (uint8_t)(v * 255.0));
+                            if (o->data[q] != want)
+                                fail_msg("fog img %d table %d sev %d at %zu: %d != %d", img, ti,
+                                         sev, q, o->data[q], want);
+                        }
+                    }
+                sa_image_free(o);
+            }
+        }
+        sa_image_free(in);
+    }
+    free(m);
+}
+
+/* A built-in texture texel equals the same texel of a row, at any step. */
+static void test_frost_builtin_texel_row(void **state)
+{
+    (void)state;
+    sa__frost_builtin ft;
+    sa__frost_builtin_init(&ft, 3);
+    uint8_t row[3 * 300], px[3];
+    for (int y = -3; y < ft.h + 3; y += 37)
+        for (int step = 1; step <= 5; step += 4) {
+            sa__frost_builtin_row(&ft, y, -2, step, 300, row);
+            for (int j = 0; j < 300; j += 7) {
+                sa__frost_builtin_texel(&ft, -2 + j * step, y, px);
+                assert_memory_equal(px, row + 3 * j, 3);
+            }
+        }
+}
+
 /* Frost with built-in textures: every size and table, 1 and 3 channels,
  * deterministic; the textures are bright and textured. */
 static void test_frost_builtin(void **state)
@@ -1816,6 +1893,8 @@ int main(void)
         cmocka_unit_test(test_brightness_saturate_hsv),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
+        cmocka_unit_test(test_fog_formula),
+        cmocka_unit_test(test_frost_builtin_texel_row),
         cmocka_unit_test(test_frost_builtin),
         cmocka_unit_test(test_frost_given_textures),
         cmocka_unit_test(test_frost_original_textures),
