@@ -131,8 +131,7 @@ static inline __attribute__((always_inline)) int plasma_body(double *m, int size
         for (int i = 0; i < k; i++) {
             const int i1 = i + 1 == k ? 0 : i + 1;
             const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
-            for (int j = 0; j < k; j++)
-                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            sa_rng_fill_uniform(rng, u, (size_t)k, -wibble, wibble);
             for (int j = 0; j < k; j++)
                 cs[j] = st(r0[(size_t)j * s] + r1[(size_t)j * s], f32);
             cs[k] = cs[0];
@@ -143,8 +142,7 @@ static inline __attribute__((always_inline)) int plasma_body(double *m, int size
             const int im1 = i == 0 ? k - 1 : i - 1;
             double *cr = m + (size_t)i * s * n;
             const double *c0 = m + (size_t)(i * s + h) * n + h, *c1 = m + (size_t)(im1 * s + h) * n + h;
-            for (int j = 0; j < k; j++)
-                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            sa_rng_fill_uniform(rng, u, (size_t)k, -wibble, wibble);
             for (int j = 0; j < k; j++)
                 cc[j] = cr[(size_t)j * s];
             cc[k] = cc[0];
@@ -160,8 +158,7 @@ static inline __attribute__((always_inline)) int plasma_body(double *m, int size
             const int i1 = i + 1 == k ? 0 : i + 1;
             double *row = m + (size_t)(i * s + h) * n;
             const double *r0 = m + (size_t)i * s * n, *r1 = m + (size_t)i1 * s * n;
-            for (int j = 0; j < k; j++)
-                u[j] = sa_rng_uniform(rng, -wibble, wibble);
+            sa_rng_fill_uniform(rng, u, (size_t)k, -wibble, wibble);
             for (int j = 0; j < k; j++)
                 cc[j + 1] = row[(size_t)j * s + h];
             cc[0] = cc[k];
