@@ -31,6 +31,7 @@ static void unit_table(double t[256])
         t[v] = v / 255.0;
 }
 
+/* x / 255 as float64, the reference's first step. */
 static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
 {
     double t[256];
@@ -39,7 +40,6 @@ static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
         x[i] = t[b[i]];
 }
 
-/* x / 255 as float64, the reference's first step. */
 static double *to_unit_f64(const sa_image *in)
 {
     const size_t n = sa_image_size(in);
@@ -49,11 +49,10 @@ static double *to_unit_f64(const sa_image *in)
     return x;
 }
 
+/* np.uint8(np.clip(y, 0, 1) * 255) */
 static void store_u8(sa_image *out, const double *y)
 {
-    const size_t n = sa_image_size(out);
-    for (size_t i = 0; i < n; i++)
-        out->data[i] = sa__to_u8(y[i]);
+    sa__store_u8(out->data, y, sa_image_size(out), 255.0);
 }
 
 /* ---- defocus_blur ------------------------------------------------------------ */
@@ -132,10 +131,7 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
     /* np.uint8(blurred * 255): truncation. The blur of values in [0, 1] stays
      * in [0, 1] up to rounding, so only 255 needs a guard. */
     uint8_t *u = out->data;
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i] * 255.0;
-        u[i] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
-    }
+    sa__store_u8(u, x, n, 255.0);
     /* Local shuffle, in place and in the reference's order: rows from H - d
      * down to d + 1, columns from W - d down to d + 1, two integers in
      * [-d, d) each (dx first). The reference writes a swap, but numpy's

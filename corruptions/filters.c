@@ -46,74 +46,117 @@ static int nomem(sa_error *err, const char *where)
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
 
-/* x86-64 builds with GCC also compile the two inner cores below for AVX2
- * and pick the variant at load time. AVX2 alone brings no FMA, and the
- * build is ISO C (-ffp-contract=off), so both variants round identically. */
+/* x86-64 builds with GCC also compile the inner cores below for AVX-512 and
+ * AVX2 and pick the variant at load time. The cores only add and multiply
+ * lane by lane (no fused multiply-add: the build is ISO C, so
+ * -ffp-contract=off), so every variant rounds exactly like the scalar code
+ * and gives the same bytes. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SA_CLONES __attribute__((target_clones("avx2", "default")))
+#define SA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SA_CLONES
 #endif
 
-/* Block length of the cores: the partial sums of one block stay in
- * registers while the taps stream past (the block loops are unrolled so
- * that the compiler keeps them there). */
-#define BLK 16
+/* Eight doubles handled as one value: GCC's generic vectors become one
+ * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
+ * Loads and stores assume no alignment beyond the element's. */
 #if defined(__GNUC__) && !defined(__clang__)
-#define UNROLL_BLK _Pragma("GCC unroll 16")
-#else
-#define UNROLL_BLK
+#define SA_VEC 1
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v8d_u __attribute__((vector_size(64), aligned(8)));
+typedef long long v8l __attribute__((vector_size(64)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef unsigned v8u __attribute__((vector_size(32)));
+typedef unsigned char v8b __attribute__((vector_size(8)));
+#define LD8(p) (*(const v8d_u *)(const void *)(p))
+#define ST8(p, v) (*(v8d_u *)(void *)(p) = (v))
+#define SPLAT8(x) ((v8d){(x), (x), (x), (x), (x), (x), (x), (x)})
+/* a where the mask m (a comparison result) is set, else b */
+#define SEL8(m, a, b) ((v8d)(((v8l)(a) & (m)) | ((v8l)(b) & ~(m))))
 #endif
 
-/* dst[m] = sum over p, in order, of (a_p[m] + b_p[m]) * w[p], starting
- * from 0. A centre tap is passed as a = b with half its weight:
- * (x + x) * (w / 2) == x * w exactly. */
+/* dst[m] = sum over p, in order, of (a_p[off + m] + b_p[off + m]) * w[p],
+ * starting from 0, for m < len. A centre tap is passed as a = b with half
+ * its weight: (x + x) * (w / 2) == x * w exactly. Blocks of 32 values keep
+ * their partial sums in registers while the taps stream past. */
 SA_CLONES
-static void pair_sum(double *dst, const double *const *pa, const double *const *pb,
+static void pair_sum(double *dst, const double *const *pa, const double *const *pb, size_t off,
                      const double *w, int np, size_t len)
 {
     size_t m = 0;
-    for (; m + BLK <= len; m += BLK) {
-        double acc[BLK] = {0};
+#ifdef SA_VEC
+    for (; m + 32 <= len; m += 32) {
+        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0;
         for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + m, *b = pb[p] + m;
-            const double wp = w[p];
-            UNROLL_BLK
-            for (int t = 0; t < BLK; t++)
-                acc[t] += (a[t] + b[t]) * wp;
+            const double *a = pa[p] + off + m, *b = pb[p] + off + m;
+            const v8d wp = SPLAT8(w[p]);
+            s0 += (LD8(a) + LD8(b)) * wp;
+            s1 += (LD8(a + 8) + LD8(b + 8)) * wp;
+            s2 += (LD8(a + 16) + LD8(b + 16)) * wp;
+            s3 += (LD8(a + 24) + LD8(b + 24)) * wp;
         }
-        for (int t = 0; t < BLK; t++)
-            dst[m + t] = acc[t];
+        ST8(dst + m, s0);
+        ST8(dst + m + 8, s1);
+        ST8(dst + m + 16, s2);
+        ST8(dst + m + 24, s3);
     }
+    for (; m + 8 <= len; m += 8) {
+        v8d s0 = SPLAT8(0.0);
+        for (int p = 0; p < np; p++)
+            s0 += (LD8(pa[p] + off + m) + LD8(pb[p] + off + m)) * SPLAT8(w[p]);
+        ST8(dst + m, s0);
+    }
+#endif
     for (; m < len; m++) {
         double acc = 0.0;
         for (int p = 0; p < np; p++)
-            acc += (pa[p][m] + pb[p][m]) * w[p];
+            acc += (pa[p][off + m] + pb[p][off + m]) * w[p];
         dst[m] = acc;
     }
 }
 
-/* dst[m] = sum over p, in order, of w[p] * a_p[m], starting from 0. */
+/* dst[m] = sum over p, in order, of w[p] * a_p[off + m], starting from 0,
+ * for m < len. */
 SA_CLONES
-static void tap_sum(double *dst, const double *const *pa, const double *w, int np, size_t len)
+static void tap_sum(double *dst, const double *const *pa, size_t off, const double *w, int np,
+                    size_t len)
 {
     size_t m = 0;
-    for (; m + BLK <= len; m += BLK) {
-        double acc[BLK] = {0};
+#ifdef SA_VEC
+    for (; m + 64 <= len; m += 64) {
+        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + m;
-            const double wp = w[p];
-            UNROLL_BLK
-            for (int t = 0; t < BLK; t++)
-                acc[t] += wp * a[t];
+            const double *a = pa[p] + off + m;
+            const v8d wp = SPLAT8(w[p]);
+            s0 += wp * LD8(a);
+            s1 += wp * LD8(a + 8);
+            s2 += wp * LD8(a + 16);
+            s3 += wp * LD8(a + 24);
+            s4 += wp * LD8(a + 32);
+            s5 += wp * LD8(a + 40);
+            s6 += wp * LD8(a + 48);
+            s7 += wp * LD8(a + 56);
         }
-        for (int t = 0; t < BLK; t++)
-            dst[m + t] = acc[t];
+        ST8(dst + m, s0);
+        ST8(dst + m + 8, s1);
+        ST8(dst + m + 16, s2);
+        ST8(dst + m + 24, s3);
+        ST8(dst + m + 32, s4);
+        ST8(dst + m + 40, s5);
+        ST8(dst + m + 48, s6);
+        ST8(dst + m + 56, s7);
     }
+    for (; m + 8 <= len; m += 8) {
+        v8d s0 = SPLAT8(0.0);
+        for (int p = 0; p < np; p++)
+            s0 += SPLAT8(w[p]) * LD8(pa[p] + off + m);
+        ST8(dst + m, s0);
+    }
+#endif
     for (; m < len; m++) {
         double acc = 0.0;
         for (int p = 0; p < np; p++)
-            acc += w[p] * pa[p][m];
+            acc += w[p] * pa[p][off + m];
         dst[m] = acc;
     }
 }
@@ -123,10 +166,61 @@ SA_CLONES
 static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
                      size_t n)
 {
-    for (size_t m = 0; m < n; m++)
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8)
+        ST8(d + m, LD8(a + m) + LD8(b + m));
+#endif
+    for (; m < n; m++)
         d[m] = a[m] + b[m];
 }
 
+
+/* ---- 8-bit conversions ----------------------------------------------------- */
+
+/* trunc(clamp(v, 0, 255)), NaN giving 0; v * 255 for v < 1 stays below 255
+ * and v >= 1 gives at least 255, so with scale 255 this is
+ * np.uint8(np.clip(x, 0, 1) * 255). */
+static inline uint8_t clamp_trunc_u8(double v)
+{
+    v = v > 0.0 ? v : 0.0;
+    v = v < 255.0 ? v : 255.0;
+    return (uint8_t)(int)v;
+}
+
+SA_CLONES
+void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    const v8d s = SPLAT8(scale), zero = SPLAT8(0.0), top = SPLAT8(255.0);
+    for (; m + 8 <= n; m += 8) {
+        v8d t = LD8(x + m) * s;
+        t = SEL8(t > zero, t, zero);
+        t = SEL8(t < top, t, top);
+        v8b b = __builtin_convertvector(__builtin_convertvector(t, v8i), v8b);
+        memcpy(out + m, &b, sizeof b);
+    }
+#endif
+    for (; m < n; m++)
+        out[m] = clamp_trunc_u8(x[m] * scale);
+}
+
+SA_CLONES
+void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    const v8d s = SPLAT8(scale);
+    for (; m + 8 <= n; m += 8) {
+        v8b v;
+        memcpy(&v, b + m, sizeof v);
+        ST8(x + m, __builtin_convertvector(v, v8d) * s);
+    }
+#endif
+    for (; m < n; m++)
+        x[m] = (double)b[m] * scale;
+}
 
 /* numpy's pairwise summation of a float64 array (np.sum), which the
  * reference uses to normalise kernels: eight interleaved partial sums for
@@ -158,6 +252,28 @@ static double np_pairwise_sum(const double *a, size_t n)
 }
 
 /* ---- Gaussian filter ------------------------------------------------------ */
+
+/* Width of the column strips that vertical passes walk down: the rows of a
+ * filter window, cut to one strip, stay in the first-level cache. */
+#define STRIP 64
+
+/* One row of w pixels (c values each) padded by `pad` pixels on each side
+ * with the border rule: dst holds (w + 2 pad) * c values. */
+static void pad_row_f64(double *dst, const double *src, int w, int c, int pad, sa__border border)
+{
+    const size_t cc = (size_t)c;
+    memcpy(dst + (size_t)pad * cc, src, (size_t)w * cc * sizeof *dst);
+    for (int x = -pad; x < 0; x++) {
+        const double *q = src + (size_t)sa__border_index(x, w, border) * cc;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)(x + pad) * cc + k] = q[k];
+    }
+    for (int x = w; x < w + pad; x++) {
+        const double *q = src + (size_t)sa__border_index(x, w, border) * cc;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)(x + pad) * cc + k] = q[k];
+    }
+}
 
 /* Half kernel w[0..r] of scipy's _gaussian_kernel1d: exp(-0.5 / sigma^2 * x^2)
  * over x = -r..r, divided by its (pairwise) sum. Caller frees. */
@@ -219,33 +335,34 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
     wo[0] = wt[0] * 0.5;
     for (int j = r; j >= 1; j--)
         wo[1 + r - j] = wt[j];
+    const size_t nstrips = (rowlen + STRIP - 1) / STRIP;
     SA_OMP("omp parallel num_threads(nt)")
     {
         const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
         double *pad = scratch + (size_t)thread_id() * padlen;
-        /* axis 0: rows of the input combine into rows of tmp */
+        /* axis 0: rows of the input combine into rows of tmp, one strip of
+         * columns at a time so that the rows of the window stay cached */
         SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            pa[0] = pb[0] = in + (size_t)y * rowlen;
-            for (int j = r; j >= 1; j--) {
-                pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
-                pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+        for (size_t s = 0; s < nstrips; s++) {
+            const size_t m0 = s * STRIP, len = rowlen - m0 < STRIP ? rowlen - m0 : STRIP;
+            for (int y = 0; y < h; y++) {
+                pa[0] = pb[0] = in + (size_t)y * rowlen;
+                for (int j = r; j >= 1; j--) {
+                    pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
+                    pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+                }
+                double *dst = tmp + (size_t)y * rowlen + m0;
+                pair_sum(dst, pa, pb, m0, wo, np, len);
+                if (as_f32)
+                    for (size_t m = 0; m < len; m++)
+                        dst[m] = (double)(float)dst[m];
             }
-            double *dst = tmp + (size_t)y * rowlen;
-            pair_sum(dst, pa, pb, wo, np, rowlen);
-            if (as_f32)
-                for (size_t m = 0; m < rowlen; m++)
-                    dst[m] = (double)(float)dst[m];
         }
         /* axis 1: each row of tmp, padded by the border rule, into out */
         SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
-            for (int x = -r; x < w + r; x++) {
-                const double *q = src + (size_t)sa__border_index(x, w, border) * (size_t)c;
-                for (int k = 0; k < c; k++)
-                    pad[(size_t)(x + r) * (size_t)c + k] = q[k];
-            }
+            pad_row_f64(pad, src, w, c, r, border);
             const double *ctr = pad + (size_t)r * (size_t)c;
             pa[0] = pb[0] = ctr;
             for (int j = r; j >= 1; j--) {
@@ -253,7 +370,7 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
                 pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
             }
             double *dst = out + (size_t)y * rowlen;
-            pair_sum(dst, pa, pb, wo, np, rowlen);
+            pair_sum(dst, pa, pb, 0, wo, np, rowlen);
             if (as_f32)
                 for (size_t m = 0; m < rowlen; m++)
                     dst[m] = (double)(float)dst[m];
@@ -632,7 +749,7 @@ static int motion_run(const motion_job *j, int nt, void (*emit)(void *, int, con
             sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
             pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
         }
-        tap_sum(acc, pa, j->t->k, j->ntaps, rowlen);
+        tap_sum(acc, pa, 0, j->t->k, j->ntaps, rowlen);
         emit(ctx, y, acc);
     }
     free(scratch);
@@ -954,14 +1071,14 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                     pa[q] = r + (size_t)t.xa[q] * c;
                     pb[q] = r + (size_t)t.xb[q] * c;
                 }
-                pair_sum(acc, pa, pb, t.w, t.n, rowlen);
+                pair_sum(acc, pa, pb, 0, t.w, t.n, rowlen);
             } else {
                 for (int q = 0; q < t.n; q++)
                     pa[q] = pad +
                             (size_t)sa__border_index(y + t.row[q] - kh, h, SA__BORDER_REFLECT101) *
                                 padlen +
                             (size_t)t.xa[q] * c;
-                tap_sum(acc, pa, t.w, t.n, rowlen);
+                tap_sum(acc, pa, 0, t.w, t.n, rowlen);
             }
         }
     }

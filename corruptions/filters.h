@@ -9,6 +9,7 @@
 #ifndef SA_CORRUPTIONS_FILTERS_H
 #define SA_CORRUPTIONS_FILTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -68,6 +69,12 @@ int sa__clipped_zoom_f64(double *out, const double *in, int h, int w, int c, dou
  * 8-bit data, with ImageMagick's quantisation (hendrycks). */
 int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
                        double sigma, double angle_deg, sa_error *err);
+
+/* out[i] = x[i] * scale clipped to [0, 255] and truncated (NaN gives 0):
+ * with scale 255 on [0, 1] data, np.uint8(np.clip(x, 0, 1) * 255). */
+void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
+/* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
+void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 
 /* ---- variants and lower-level pieces ------------------------------------------ */
 
