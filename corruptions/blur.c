@@ -9,9 +9,11 @@
  * blur with its early stop at the image border (motion).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "filters.h"
 #include "internal.h"
+#include "simd.h"
 
 static int tab(sa_corrupt_params table)
 {
@@ -188,6 +190,30 @@ static const zoom_p zoom_params[2][5] = {
     {{0.01, 7}, {0.01, 12}, {0.01, 16}, {0.01, 21}, {0.01, 26}},
 };
 
+/* out = uint8(clip((x + acc) / div, 0, 1) * 255), all in float32 */
+SA_CLONES
+static void zoom_finish(uint8_t *out, const float *x, const float *acc, float div, size_t n)
+{
+    size_t i = 0;
+#ifdef SA_VEC
+    const v8f d8 = SPLAT8F(div), zero = SPLAT8F(0.0f), one = SPLAT8F(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        v8f v = (LD8F(x + i) + LD8F(acc + i)) / d8;
+        v = SEL8F(v < zero, zero, v);
+        v = SEL8F(v > one, one, v);
+        v *= SPLAT8F(255.0f);
+        v8b b = __builtin_convertvector(__builtin_convertvector(v, v8i), v8b);
+        memcpy(out + i, &b, sizeof b);
+    }
+#endif
+    for (; i < n; i++) {
+        float v = (x[i] + acc[i]) / div;
+        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        v *= 255.0f;
+        out[i] = (uint8_t)v;
+    }
+}
+
 int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -199,37 +225,37 @@ int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, in
     const size_t n = sa_image_size(in);
     int rc = 0;
     float *x = malloc(n * sizeof *x);
-    float *acc = calloc(n, sizeof *acc);
-    if (!x || !acc) {
+    double *xd = malloc(n * sizeof *xd);
+    float *acc = malloc(n * sizeof *acc);
+    if (!x || !xd || !acc) {
         rc = nomem(err, "zoom_blur");
         goto done;
     }
-    /* (x / 255.).astype(float32); all arithmetic below is float32 */
+    /* (x / 255.).astype(float32); all arithmetic below is float32 (the
+     * zoom reads the same values widened to float64) */
     {
         double t[256];
         unit_table(t);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             x[i] = (float)t[in->data[i]];
+            xd[i] = (double)x[i];
+        }
     }
     const double delta = (1.0 + p.step) - 1.0;
     for (int i = 0; i < p.count; i++) {
         double z = 1.0 + (double)i * delta;
-        /* z = 1 is an exact copy (weights 1 and 0 at integral coordinates) */
+        /* z = 1 is an exact copy (weights 1 and 0 at integral coordinates),
+         * and 0 + x == x for the non-negative x */
         if (i == 0)
-            for (size_t j = 0; j < n; j++)
-                acc[j] += x[j];
-        else if ((rc = sa__clipped_zoom_add_f32(acc, x, in->h, in->w, in->c, z, trim, err)) < 0)
+            memcpy(acc, x, n * sizeof *acc);
+        else if ((rc = sa__clipped_zoom_add_f32_wide(acc, xd, in->h, in->w, in->c, z, trim,
+                                                     err)) < 0)
             goto done;
     }
-    const float div = (float)(p.count + 1);
-    for (size_t i = 0; i < n; i++) {
-        float v = (x[i] + acc[i]) / div;
-        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-        v *= 255.0f;
-        out->data[i] = (uint8_t)v;
-    }
+    zoom_finish(out->data, x, acc, (float)(p.count + 1), n);
 done:
     free(x);
+    free(xd);
     free(acc);
     return rc;
 }

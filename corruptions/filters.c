@@ -7,8 +7,10 @@
  * operation order where it matters.
  */
 #include "filters.h"
+#include "simd.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,35 +47,6 @@ static int nomem(sa_error *err, const char *where)
 {
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
-
-/* x86-64 builds with GCC also compile the inner cores below for AVX-512 and
- * AVX2 and pick the variant at load time. The cores only add and multiply
- * lane by lane (no fused multiply-add: the build is ISO C, so
- * -ffp-contract=off), so every variant rounds exactly like the scalar code
- * and gives the same bytes. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SA_CLONES
-#endif
-
-/* Eight doubles handled as one value: GCC's generic vectors become one
- * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
- * Loads and stores assume no alignment beyond the element's. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define SA_VEC 1
-typedef double v8d __attribute__((vector_size(64)));
-typedef double v8d_u __attribute__((vector_size(64), aligned(8)));
-typedef long long v8l __attribute__((vector_size(64)));
-typedef int v8i __attribute__((vector_size(32)));
-typedef unsigned v8u __attribute__((vector_size(32)));
-typedef unsigned char v8b __attribute__((vector_size(8)));
-#define LD8(p) (*(const v8d_u *)(const void *)(p))
-#define ST8(p, v) (*(v8d_u *)(void *)(p) = (v))
-#define SPLAT8(x) ((v8d){(x), (x), (x), (x), (x), (x), (x), (x)})
-/* a where the mask m (a comparison result) is set, else b */
-#define SEL8(m, a, b) ((v8d)(((v8l)(a) & (m)) | ((v8l)(b) & ~(m))))
-#endif
 
 /* dst[m] = sum over p, in order, of (a_p[off + m] + b_p[off + m]) * w[p],
  * starting from 0, for m < len. A centre tap is passed as a = b with half
@@ -494,101 +467,251 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
     return 0;
 }
 
-/* Value at kept output (row o, column p): scipy's sum over the 2 x 2 (x the
- * channel axis, whose second weight is 0) footprint, in this order:
- * t = 0 + (v00 * wr0) * wc0 + (v01 * wr0) * wc1 + (v10 * wr1) * wc0 + (v11 * wr1) * wc1. */
-#define ZOOM_PIXEL(T, K)                                                                            \
+/* Number of leading valid entries: the invalid ones form a suffix, since
+ * the coordinate grows with the output index. */
+static int zoom_valid_prefix(const zoom_axis *a, int n)
+{
+    int v = 0;
+    while (v < n && a->valid[v])
+        v++;
+    return v;
+}
+
+/* A run of kept output columns [x0, x1) whose two source columns are
+ * x + d0 and x + d1 (constant shifts), as value offsets d * c. */
+typedef struct zoom_run {
+    int m0, m1;             /* value range [x0 * c, x1 * c) */
+    ptrdiff_t off0, off1;   /* source value = m + off */
+} zoom_run;
+
+/* One kept output row from source rows r0 and r1 (weights wr0, wr1):
+ * scipy's sum over the 2 x 2 footprint (x the channel axis, whose second
+ * weight is 0), in this order, with a = v * wr0 and b = v * wr1:
+ * t = 0 + a[c0] * wc0 + a[c1] * wc1 + b[c0] * wc0 + b[c1] * wc1.
+ * Runs are taken in order eight values at a time; the last group of a run
+ * spills into the next run's values, which that run then rewrites (t and
+ * the source rows carry 8 values of slack). */
+#define ZOOM_SCALAR(m)                                                                             \
     do {                                                                                           \
-        double t = 0.0;                                                                            \
-        t += a[c0 + (K)] * wc0;                                                                    \
-        t += a[c1 + (K)] * wc1;                                                                    \
-        t += b[c0 + (K)] * wc0;                                                                    \
-        t += b[c1 + (K)] * wc1;                                                                    \
-        d[K] = add ? d[K] + (T)t : (T)t;                                                           \
+        double s = 0.0;                                                                            \
+        s += (r0[(m) + o0] * wr0) * wc0[m];                                                        \
+        s += (r0[(m) + o1] * wr0) * wc1[m];                                                        \
+        s += (r1[(m) + o0] * wr1) * wc0[m];                                                        \
+        s += (r1[(m) + o1] * wr1) * wc1[m];                                                        \
+        t[m] = s;                                                                                  \
     } while (0)
-
-/* With `add`, out += zoomed (in the array type: float32 additions for the
- * f32 variant, as numpy's += on float32 arrays), else out = zoomed. The row
- * products v * wr0 and v * wr1 are formed once per source row (a, b). */
-#define DEFINE_CLIPPED_ZOOM(SUFFIX, T)                                                             \
-    static int zoom_core_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,             \
-                                  sa__zoom_trim trim, int add, sa_error *err)                     \
-    {                                                                                              \
-        if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)                                \
-            return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
-                                "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w,    \
-                                c);                                                                \
-        const size_t rowlen = (size_t)w * (size_t)c;                                               \
-        const size_t n = rowlen * (size_t)h;                                                       \
-        const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        zoom_axis ar = {0}, ac = {0};                                                              \
-        double *scratch = malloc((size_t)nt * 2 * rowlen * sizeof *scratch);                      \
-        if (!scratch || zoom_axis_init(&ar, h, z, trim) < 0) {                                     \
-            free(scratch);                                                                         \
-            return nomem(err, "clipped_zoom");                                                     \
+#ifdef SA_VEC
+/* A group may spill past its run only while all its lanes stay in the row. */
+#define ZOOM_RUNS_BODY(LOAD)                                                                       \
+    const v8d a8 = SPLAT8(wr0), b8 = SPLAT8(wr1);                                                  \
+    for (int r = 0; r < nruns; r++) {                                                              \
+        const ptrdiff_t o0 = runs[r].off0, o1 = runs[r].off1, omax = o0 > o1 ? o0 : o1;            \
+        const int m1 = runs[r].m1;                                                                 \
+        int m = runs[r].m0;                                                                        \
+        for (; m + 8 <= m1 || (ptrdiff_t)m + 8 + omax <= (ptrdiff_t)rowlen; m += 8) {              \
+            if (m >= m1)                                                                           \
+                break;                                                                             \
+            const v8d w0 = LD8(wc0 + m), w1 = LD8(wc1 + m);                                        \
+            v8d s = SPLAT8(0.0);                                                                   \
+            s += (LOAD(r0 + m + o0) * a8) * w0;                                                    \
+            s += (LOAD(r0 + m + o1) * a8) * w1;                                                    \
+            s += (LOAD(r1 + m + o0) * b8) * w0;                                                    \
+            s += (LOAD(r1 + m + o1) * b8) * w1;                                                    \
+            ST8(t + m, s);                                                                         \
         }                                                                                          \
-        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
-            zoom_axis_free(&ar);                                                                   \
-            free(scratch);                                                                         \
-            return nomem(err, "clipped_zoom");                                                     \
-        }                                                                                          \
-        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            T *dst = out + (size_t)y * rowlen;                                                     \
-            if (!ar.valid[y]) {                                                                    \
-                if (!add)                                                                          \
-                    for (size_t m = 0; m < rowlen; m++)                                            \
-                        dst[m] = 0;                                                                \
-                continue;                                                                          \
-            }                                                                                      \
-            double *a = scratch + (size_t)thread_id() * 2 * rowlen, *b = a + rowlen;               \
-            const T *r0 = in + (size_t)ar.i0[y] * rowlen;                                          \
-            const T *r1 = in + (size_t)ar.i1[y] * rowlen;                                          \
-            const double wr0 = ar.w0[y], wr1 = ar.w1[y];                                           \
-            for (size_t m = 0; m < rowlen; m++) {                                                  \
-                a[m] = (double)r0[m] * wr0;                                                        \
-                b[m] = (double)r1[m] * wr1;                                                        \
-            }                                                                                      \
-            for (int x = 0; x < w; x++) {                                                          \
-                T *d = dst + (size_t)x * (size_t)c;                                                \
-                if (!ac.valid[x]) {                                                                \
-                    if (!add)                                                                      \
-                        for (int k = 0; k < c; k++)                                                \
-                            d[k] = 0;                                                              \
-                    continue;                                                                      \
-                }                                                                                  \
-                const size_t c0 = (size_t)ac.i0[x] * (size_t)c, c1 = (size_t)ac.i1[x] * (size_t)c; \
-                const double wc0 = ac.w0[x], wc1 = ac.w1[x];                                       \
-                if (c == 3) {                                                                      \
-                    ZOOM_PIXEL(T, 0);                                                                 \
-                    ZOOM_PIXEL(T, 1);                                                                 \
-                    ZOOM_PIXEL(T, 2);                                                                 \
-                } else {                                                                           \
-                    for (int k = 0; k < c; k++)                                                    \
-                        ZOOM_PIXEL(T, k);                                                             \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        zoom_axis_free(&ar);                                                                       \
-        zoom_axis_free(&ac);                                                                       \
-        free(scratch);                                                                             \
-        return 0;                                                                                  \
-    }                                                                                              \
-                                                                                                   \
-    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
-                                     sa__zoom_trim trim, sa_error *err)                           \
-    {                                                                                              \
-        return zoom_core_##SUFFIX(out, in, h, w, c, z, trim, 0, err);                              \
-    }                                                                                              \
-                                                                                                   \
-    int sa__clipped_zoom_add_##SUFFIX(T *acc, const T *in, int h, int w, int c, double z,         \
-                                      sa__zoom_trim trim, sa_error *err)                          \
-    {                                                                                              \
-        return zoom_core_##SUFFIX(acc, in, h, w, c, z, trim, 1, err);                              \
+        for (; m < m1; m++)                                                                        \
+            ZOOM_SCALAR(m);                                                                        \
     }
+#else
+#define ZOOM_RUNS_BODY(LOAD)                                                                       \
+    for (int r = 0; r < nruns; r++) {                                                              \
+        const ptrdiff_t o0 = runs[r].off0, o1 = runs[r].off1;                                      \
+        for (int m = runs[r].m0; m < runs[r].m1; m++)                                              \
+            ZOOM_SCALAR(m);                                                                        \
+    }
+#endif
 
-DEFINE_CLIPPED_ZOOM(f32, float)
-DEFINE_CLIPPED_ZOOM(f64, double)
+SA_CLONES
+static void zoom_runs_f64(double *t, const double *r0, const double *r1, double wr0, double wr1,
+                          const double *wc0, const double *wc1, const zoom_run *runs, int nruns,
+                          size_t rowlen)
+{
+    ZOOM_RUNS_BODY(LD8)
+}
+
+/* d = zoomed (rounded to the array type) or, with add, d += it in the
+ * array type (float32 additions for float32 arrays, as numpy's +=). */
+SA_CLONES
+static void zoom_emit_f32(float *d, const double *t, size_t n, int add)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8) {
+        v8f v = __builtin_convertvector(LD8(t + m), v8f);
+        ST8F(d + m, add ? LD8F(d + m) + v : v);
+    }
+#endif
+    for (; m < n; m++)
+        d[m] = add ? d[m] + (float)t[m] : (float)t[m];
+}
+
+SA_CLONES
+static void zoom_emit_f64(double *d, const double *t, size_t n, int add)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8)
+        ST8(d + m, add ? LD8(d + m) + LD8(t + m) : LD8(t + m));
+#endif
+    for (; m < n; m++)
+        d[m] = add ? d[m] + t[m] : t[m];
+}
+
+/* Column plan of a clipped zoom: per-value column weights and the runs. */
+typedef struct zoom_cols {
+    double *wc0, *wc1; /* rowlen + 8 values */
+    zoom_run *runs;
+    int nruns, nvalid; /* runs, kept values per row (valid columns * c) */
+} zoom_cols;
+
+static void zoom_cols_free(zoom_cols *z)
+{
+    free(z->wc0);
+    free(z->wc1);
+    free(z->runs);
+}
+
+static int zoom_cols_init(zoom_cols *z, const zoom_axis *ac, int w, int c)
+{
+    const size_t rowlen = (size_t)w * (size_t)c;
+    z->wc0 = calloc(rowlen + 8, sizeof *z->wc0);
+    z->wc1 = calloc(rowlen + 8, sizeof *z->wc1);
+    z->runs = malloc((size_t)w * sizeof *z->runs);
+    if (!z->wc0 || !z->wc1 || !z->runs) {
+        zoom_cols_free(z);
+        return -1;
+    }
+    const int vc = zoom_valid_prefix(ac, w);
+    z->nvalid = vc * c;
+    z->nruns = 0;
+    for (int x = 0; x < vc; x++) {
+        for (int k = 0; k < c; k++) {
+            z->wc0[(size_t)x * c + k] = ac->w0[x];
+            z->wc1[(size_t)x * c + k] = ac->w1[x];
+        }
+        const ptrdiff_t o0 = (ptrdiff_t)(ac->i0[x] - x) * c, o1 = (ptrdiff_t)(ac->i1[x] - x) * c;
+        zoom_run *last = z->nruns ? &z->runs[z->nruns - 1] : NULL;
+        if (last && last->off0 == o0 && last->off1 == o1) {
+            last->m1 = (x + 1) * c;
+        } else {
+            zoom_run r = {x * c, (x + 1) * c, o0, o1};
+            z->runs[z->nruns++] = r;
+        }
+    }
+    return 0;
+}
+
+/* The clipped zoom of `in` (float64, or float32 values held as float64)
+ * into out32 or out64 (the other NULL): with `add`, out += zoomed in the
+ * array type, else out = zoomed. */
+static int zoom_core(float *out32, double *out64, const double *in, int h, int w, int c,
+                     double z, sa__zoom_trim trim, int add, sa_error *err)
+{
+    if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)
+        return sa_error_set(err, SA_EINVAL, "corrupt",
+                            "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w, c);
+    const size_t rowlen = (size_t)w * (size_t)c;
+    const size_t n = rowlen * (size_t)h;
+    const int nt = n >= PAR_MIN ? max_threads() : 1;
+    zoom_axis ar = {0}, ac = {0};
+    zoom_cols zc = {0};
+    double *scratch = calloc((size_t)nt * (rowlen + 8), sizeof *scratch);
+    int ok = scratch && zoom_axis_init(&ar, h, z, trim) == 0;
+    ok = ok && zoom_axis_init(&ac, w, z, trim) == 0;
+    ok = ok && zoom_cols_init(&zc, &ac, w, c) == 0;
+    if (!ok) {
+        zoom_axis_free(&ar);
+        zoom_axis_free(&ac);
+        free(scratch);
+        return nomem(err, "clipped_zoom");
+    }
+    const int vr = zoom_valid_prefix(&ar, h);
+    const size_t kept = (size_t)zc.nvalid;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        float *d32 = out32 ? out32 + (size_t)y * rowlen : NULL;
+        double *d64 = out64 ? out64 + (size_t)y * rowlen : NULL;
+        if (y >= vr) {
+            if (!add && d32)
+                memset(d32, 0, rowlen * sizeof *d32);
+            if (!add && d64)
+                memset(d64, 0, rowlen * sizeof *d64);
+            continue;
+        }
+        double *t = scratch + (size_t)thread_id() * (rowlen + 8);
+        zoom_runs_f64(t, in + (size_t)ar.i0[y] * rowlen, in + (size_t)ar.i1[y] * rowlen, ar.w0[y],
+                      ar.w1[y], zc.wc0, zc.wc1, zc.runs, zc.nruns, rowlen);
+        if (d32) {
+            zoom_emit_f32(d32, t, kept, add);
+            if (!add)
+                memset(d32 + kept, 0, (rowlen - kept) * sizeof *d32);
+        } else {
+            zoom_emit_f64(d64, t, kept, add);
+            if (!add)
+                memset(d64 + kept, 0, (rowlen - kept) * sizeof *d64);
+        }
+    }
+    zoom_axis_free(&ar);
+    zoom_axis_free(&ac);
+    zoom_cols_free(&zc);
+    free(scratch);
+    return 0;
+}
+
+/* float32 input: its values held as float64 (exact), then the float64 core */
+static int zoom_f32(float *out, const float *in, int h, int w, int c, double z,
+                    sa__zoom_trim trim, int add, sa_error *err)
+{
+    const size_t n = (size_t)(h > 0 ? h : 0) * (size_t)(w > 0 ? w : 0) * (size_t)(c > 0 ? c : 0);
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    if (!d)
+        return nomem(err, "clipped_zoom");
+    for (size_t i = 0; i < n; i++)
+        d[i] = in[i];
+    int rc = zoom_core(out, NULL, d, h, w, c, z, trim, add, err);
+    free(d);
+    return rc;
+}
+
+int sa__clipped_zoom_ex_f32(float *out, const float *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_f32(out, in, h, w, c, z, trim, 0, err);
+}
+
+int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_f32(acc, in, h, w, c, z, trim, 1, err);
+}
+
+int sa__clipped_zoom_add_f32_wide(float *acc, const double *in, int h, int w, int c, double z,
+                                  sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(acc, NULL, in, h, w, c, z, trim, 1, err);
+}
+
+int sa__clipped_zoom_ex_f64(double *out, const double *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(NULL, out, in, h, w, c, z, trim, 0, err);
+}
+
+int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(NULL, acc, in, h, w, c, z, trim, 1, err);
+}
 
 int sa__clipped_zoom_f32(float *out, const float *in, int h, int w, int c, double z, sa_error *err)
 {

@@ -101,6 +101,10 @@ int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, d
                              sa__zoom_trim trim, sa_error *err);
 int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
                              sa__zoom_trim trim, sa_error *err);
+/* sa__clipped_zoom_add_f32 with the float32 input values already held as
+ * float64 (saves converting them on every call). */
+int sa__clipped_zoom_add_f32_wide(float *acc, const double *in, int h, int w, int c, double z,
+                                  sa__zoom_trim trim, sa_error *err);
 
 /* Size of the zoomed crop along one axis of length n: crop ch = ceil(n / z),
  * zoomed size round-half-even(ch * z). */
