@@ -179,20 +179,13 @@ void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
         out[m] = clamp_trunc_u8(x[m] * scale);
 }
 
-SA_CLONES
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
 {
-    size_t m = 0;
-#ifdef SA_VEC
-    const v8d s = SPLAT8(scale);
-    for (; m + 8 <= n; m += 8) {
-        v8b v;
-        memcpy(&v, b + m, sizeof v);
-        ST8(x + m, __builtin_convertvector(v, v8d) * s);
-    }
-#endif
-    for (; m < n; m++)
-        x[m] = (double)b[m] * scale;
+    double t[256];
+    for (int v = 0; v < 256; v++)
+        t[v] = (double)v * scale;
+    for (size_t m = 0; m < n; m++)
+        x[m] = t[b[m]];
 }
 
 /* numpy's pairwise summation of a float64 array (np.sum), which the
@@ -820,65 +813,56 @@ static int float_taps(motion_taps *t, int h, int w, double sigma, double angle_d
 
 /* Every row of the image padded left and right by `pad` columns with its
  * edge pixel (ImageMagick's edge virtual pixels, numpy's shift fill), values
- * multiplied by `scale` (exact for 8-bit values and scale 257). */
-#define DEFINE_PAD_ROWS(SUFFIX, T)                                                                 \
-    static void pad_rows_##SUFFIX(double *dst, const T *in, int h, int w, int c, int pad,         \
-                                  double scale, int nt)                                            \
-    {                                                                                              \
-        const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c;                             \
-        (void)nt;                                                                                  \
-        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            const T *src = in + (size_t)y * w * c;                                                 \
-            double *d = dst + (size_t)y * plen;                                                    \
-            for (int x = -pad; x < w + pad; x++) {                                                 \
-                const T *q = src + (size_t)(x < 0 ? 0 : x >= w ? w - 1 : x) * c;                   \
-                for (int k = 0; k < c; k++)                                                        \
-                    d[(size_t)(x + pad) * c + k] = (double)q[k] * scale;                           \
-            }                                                                                      \
-        }                                                                                          \
+ * multiplied by `scale` (exact for 8-bit values and scale 257). The 8-bit
+ * rows are converted first (vectorised), then the edges replicated. */
+static void pad_edges(double *d, int w, int c, int pad)
+{
+    const size_t cc = (size_t)c;
+    const double *first = d + (size_t)pad * cc, *last = d + (size_t)(pad + w - 1) * cc;
+    for (int x = 0; x < pad; x++)
+        for (int k = 0; k < c; k++) {
+            d[(size_t)x * cc + k] = first[k];
+            d[(size_t)(pad + w + x) * cc + k] = last[k];
+        }
+}
+
+static void pad_rows_u8(double *dst, const uint8_t *in, int h, int w, int c, int pad,
+                        double scale, int nt)
+{
+    const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c, rowlen = (size_t)w * c;
+    (void)nt;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        double *d = dst + (size_t)y * plen;
+        sa__load_u8(d + (size_t)pad * c, in + (size_t)y * rowlen, rowlen, scale);
+        pad_edges(d, w, c, pad);
     }
+}
 
-DEFINE_PAD_ROWS(u8, uint8_t)
-DEFINE_PAD_ROWS(f64, double)
+static void pad_rows_f64(double *dst, const double *in, int h, int w, int c, int pad,
+                         double scale, int nt)
+{
+    const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c, rowlen = (size_t)w * c;
+    (void)nt;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        double *d = dst + (size_t)y * plen + (size_t)pad * c;
+        const double *src = in + (size_t)y * rowlen;
+        for (size_t m = 0; m < rowlen; m++)
+            d[m] = src[m] * scale;
+        pad_edges(d - (size_t)pad * c, w, c, pad);
+    }
+}
 
-/* Per output row: the taps in order (tap_sum), tap i reading the padded row
- * clamp(y + dy[i]) shifted by dx[i]. `emit` turns the row sums into the
- * output. */
+/* The taps in order (tap_sum), tap i reading the padded row clamp(y + dy[i])
+ * shifted by dx[i]; a strip of columns at a time, down the rows, so that
+ * the rows the taps read stay cached. `emit` turns the sums of values
+ * [m0, m0 + len) of row y into the output. */
 typedef struct motion_job {
     const double *padded;
     int h, w, c, pad, ntaps;
     const motion_taps *t;
 } motion_job;
-
-static int motion_run(const motion_job *j, int nt, void (*emit)(void *, int, const double *),
-                      void *ctx, sa_error *err)
-{
-    const size_t rowlen = (size_t)j->w * (size_t)j->c;
-    const size_t plen = ((size_t)j->w + 2 * (size_t)j->pad) * (size_t)j->c;
-    double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
-    const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
-    if (!scratch || !ptrs) {
-        free(scratch);
-        free(ptrs);
-        return nomem(err, "motion blur");
-    }
-    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
-    for (int y = 0; y < j->h; y++) {
-        double *acc = scratch + (size_t)thread_id() * rowlen;
-        const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
-        for (int i = 0; i < j->ntaps; i++) {
-            int sy = y + j->t->dy[i];
-            sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
-            pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
-        }
-        tap_sum(acc, pa, 0, j->t->k, j->ntaps, rowlen);
-        emit(ctx, y, acc);
-    }
-    free(scratch);
-    free(ptrs);
-    return 0;
-}
 
 typedef struct emit_ctx {
     uint8_t *u8;
@@ -886,14 +870,65 @@ typedef struct emit_ctx {
     size_t rowlen;
 } emit_ctx;
 
+#define MOTION_STRIP 128
+
+static int motion_run(const motion_job *j, int nt,
+                      void (*emit)(const emit_ctx *, int, size_t, const double *, size_t),
+                      const emit_ctx *ctx, sa_error *err)
+{
+    const size_t rowlen = (size_t)j->w * (size_t)j->c;
+    const size_t plen = ((size_t)j->w + 2 * (size_t)j->pad) * (size_t)j->c;
+    const size_t nstrips = (rowlen + MOTION_STRIP - 1) / MOTION_STRIP;
+    double *scratch = malloc((size_t)nt * MOTION_STRIP * sizeof *scratch);
+    const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
+    if (!scratch || !ptrs) {
+        free(scratch);
+        free(ptrs);
+        return nomem(err, "motion blur");
+    }
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (size_t s = 0; s < nstrips; s++) {
+        double *acc = scratch + (size_t)thread_id() * MOTION_STRIP;
+        const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
+        const size_t m0 = s * MOTION_STRIP;
+        const size_t len = rowlen - m0 < MOTION_STRIP ? rowlen - m0 : MOTION_STRIP;
+        for (int y = 0; y < j->h; y++) {
+            for (int i = 0; i < j->ntaps; i++) {
+                int sy = y + j->t->dy[i];
+                sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
+                pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
+            }
+            tap_sum(acc, pa, m0, j->t->k, j->ntaps, len);
+            emit(ctx, y, m0, acc, len);
+        }
+    }
+    free(scratch);
+    free(ptrs);
+    return 0;
+}
+
 /* ImageMagick (Q16) sums the 16-bit quanta 257 * v with the kernel, rounds
  * to a quantum ((q + 0.5) truncated, clamped to 0..65535), and the 8-bit
- * PNG sample is floor(q / 257). */
-static void emit_imagemagick(void *ctx, int y, const double *acc)
+ * PNG sample is floor(q / 257), which is (q * 65281) >> 24 for every
+ * 16-bit q. */
+SA_CLONES
+static void emit_imagemagick(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
-    for (size_t m = 0; m < e->rowlen; m++) {
+    uint8_t *dst = e->u8 + (size_t)y * e->rowlen + m0;
+    size_t m = 0;
+#ifdef SA_VEC
+    const v8d zero = SPLAT8(0.0), top = SPLAT8(65535.0);
+    for (; m + 8 <= len; m += 8) {
+        v8d v = LD8(acc + m);
+        v = SEL8(v > zero, v, zero);
+        v = SEL8(v < top, v, top);
+        v8u q = (v8u)__builtin_convertvector(v + SPLAT8(0.5), v8i);
+        q = (q * 65281u) >> 24;
+        v8b b = __builtin_convertvector(q, v8b);
+        memcpy(dst + m, &b, sizeof b);
+    }
+#endif
+    for (; m < len; m++) {
         double v = acc[m];
         unsigned q = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)(v + 0.5);
         dst[m] = (uint8_t)(q / 257u);
@@ -901,20 +936,14 @@ static void emit_imagemagick(void *ctx, int y, const double *acc)
 }
 
 /* imagecorruptions: clip to [0, 255], then numpy's uint8 truncation */
-static void emit_truncate(void *ctx, int y, const double *acc)
+static void emit_truncate(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
-    for (size_t m = 0; m < e->rowlen; m++) {
-        double v = acc[m];
-        dst[m] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
-    }
+    sa__store_u8(e->u8 + (size_t)y * e->rowlen + m0, acc, len, 1.0);
 }
 
-static void emit_copy(void *ctx, int y, const double *acc)
+static void emit_copy(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    memcpy(e->f64 + (size_t)y * e->rowlen, acc, e->rowlen * sizeof *acc);
+    memcpy(e->f64 + (size_t)y * e->rowlen + m0, acc, len * sizeof *acc);
 }
 
 static int max_abs_dx(const motion_taps *t, int ntaps)

@@ -16,7 +16,7 @@
  * baseline variant only (to check that it gives those bytes too). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
     !defined(SA_NO_CPU_DISPATCH)
-#define SA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define SA_CLONES
 #endif
