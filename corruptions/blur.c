@@ -8,6 +8,7 @@
  * per-axis crop with the top-left window kept (zoom) and the float motion
  * blur with its early stop at the image border (motion).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,16 +140,34 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
      * [-d, d) each (dx first). The reference writes a swap, but numpy's
      * row views alias, so only the copy of the source pixel into (h, w)
      * takes effect. Sequential: later copies read earlier results. */
+    const int span = w - 2 * d; /* pixels per row, each drawing (dx, dy) */
+    int *draws = span > 0 ? malloc(2 * (size_t)span * sizeof *draws) : NULL;
+    if (span > 0 && !draws) {
+        rc = nomem(err, "glass_blur");
+        goto done;
+    }
     for (int it = 0; it < p.iterations; it++)
-        for (int yy = h - d; yy > d; yy--)
-            for (int xx = w - d; xx > d; xx--) {
-                int dx = (int)sa_rng_randint(rng, -d, d);
-                int dy = (int)sa_rng_randint(rng, -d, d);
-                const uint8_t *s = u + ((size_t)(yy + dy) * w + (size_t)(xx + dx)) * c;
-                uint8_t *t = u + ((size_t)yy * w + (size_t)xx) * c;
-                for (int k = 0; k < c; k++)
-                    t[k] = s[k];
-            }
+        for (int yy = h - d; yy > d; yy--) {
+            sa__randint_fill(rng, draws, 2 * (size_t)span, -d, d);
+            const int *dd = draws;
+            uint8_t *row = u + (size_t)yy * w * c;
+            if (c == 3)
+                for (int xx = w - d; xx > d; xx--, dd += 2) {
+                    const uint8_t *s = row + ((ptrdiff_t)dd[1] * w + (xx + dd[0])) * 3;
+                    uint8_t *t = row + (size_t)xx * 3;
+                    t[0] = s[0];
+                    t[1] = s[1];
+                    t[2] = s[2];
+                }
+            else
+                for (int xx = w - d; xx > d; xx--, dd += 2) {
+                    const uint8_t *s = row + ((ptrdiff_t)dd[1] * w + (xx + dd[0])) * c;
+                    uint8_t *t = row + (size_t)xx * c;
+                    for (int k = 0; k < c; k++)
+                        t[k] = s[k];
+                }
+        }
+    free(draws);
     bytes_to_unit(x, u, n);
     if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
         goto done;

@@ -188,6 +188,34 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
         x[m] = t[b[m]];
 }
 
+/* ---- random offsets ------------------------------------------------------ */
+
+/* NumPy's legacy bounded draw for a range below 2^32, as sa_rng_randint
+ * makes it: 32-bit words masked to the range's bit width, rejected while
+ * above the range. The mask is formed once for all n draws. */
+void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
+{
+    const uint32_t range = (uint32_t)((int64_t)hi - 1 - lo);
+    if (range == 0) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = lo;
+        return;
+    }
+    uint32_t mask = range;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        do
+            v = sa_rng_u32(r) & mask;
+        while (v > range);
+        out[i] = (int)((int64_t)lo + v);
+    }
+}
+
 /* numpy's pairwise summation of a float64 array (np.sum), which the
  * reference uses to normalise kernels: eight interleaved partial sums for
  * blocks of up to 128 values, recursive halving above. */
@@ -1133,6 +1161,8 @@ typedef struct corr_taps {
     double *w;
 } corr_taps;
 
+#define CORR_STRIP 128
+
 int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
                         int kh, int kw, sa_error *err)
 {
@@ -1141,7 +1171,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     const size_t padlen = ((size_t)w + 2 * (size_t)kw) * (size_t)c;
     const size_t kk = (size_t)km * (size_t)kn;
     const int sym = kernel_symmetric(k, km, kn);
-    const int nrows = sym ? kh + 1 : 0; /* folded rows per thread */
+    const int nrows = sym ? kh + 1 : 0; /* centre and folded rows per thread */
     const int nthr = (size_t)h * rowlen >= PAR_MIN ? max_threads() : 1;
     corr_taps t = {0};
     t.row = malloc(kk * sizeof *t.row);
@@ -1151,7 +1181,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     unsigned char *row_used = calloc((size_t)kh + 1, 1);
     /* every input row padded horizontally with the reflect-101 rule */
     double *pad = malloc((size_t)h * padlen * sizeof *pad);
-    double *fold = malloc(((size_t)nthr * nrows + 1) * padlen * sizeof *fold);
+    const size_t flen = (size_t)CORR_STRIP + 2 * (size_t)kw * (size_t)c; /* folded strip */
+    double *fold = malloc(((size_t)nthr * nrows + 1) * flen * sizeof *fold);
     const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
     if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
         free(row_used);
@@ -1189,48 +1220,53 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                 t.n++;
             }
     }
+    const size_t nstrips = (rowlen + CORR_STRIP - 1) / CORR_STRIP;
     SA_OMP("omp parallel num_threads(nthr)")
     {
         const int id = thread_id();
         const double **pa = ptrs + (size_t)id * 2 * (kk + 1), **pb = pa + kk + 1;
-        double *v = fold + (size_t)id * nrows * padlen;
-        SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            const double *src = in + (size_t)y * rowlen;
-            double *p = pad + (size_t)y * padlen;
-            for (int x = -kw; x < w + kw; x++) {
-                const double *q = src + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * c;
-                for (int ch = 0; ch < c; ch++)
-                    p[(size_t)(x + kw) * c + ch] = q[ch];
+        double *v = fold + (size_t)id * nrows * flen;
+        /* symmetric: row 0 of v holds the centre row, row i the folded
+         * pair, so the tap operands sit at fixed places */
+        if (sym)
+            for (int q = 0; q < t.n; q++) {
+                pa[q] = v + (size_t)t.row[q] * flen + (size_t)t.xa[q] * c;
+                pb[q] = v + (size_t)t.row[q] * flen + (size_t)t.xb[q] * c;
             }
-        }
         SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            double *acc = out + (size_t)y * rowlen;
-            if (sym) {
-                const double *p0 = pad + (size_t)y * padlen;
-                for (int i = 1; i <= kh; i++) {
-                    if (!row_used[i])
-                        continue;
-                    const double *a =
-                        pad + (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
-                    const double *b =
-                        pad + (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
-                    add_rows(v + (size_t)i * padlen, a, b, padlen);
+        for (int y = 0; y < h; y++)
+            pad_row_f64(pad + (size_t)y * padlen, in + (size_t)y * rowlen, w, c, kw,
+                        SA__BORDER_REFLECT101);
+        /* a strip of columns at a time, down the rows: the rows of the
+         * window, cut to the strip, stay cached */
+        SA_OMP("omp for schedule(static)")
+        for (size_t s = 0; s < nstrips; s++) {
+            const size_t m0 = s * CORR_STRIP;
+            const size_t len = rowlen - m0 < CORR_STRIP ? rowlen - m0 : CORR_STRIP;
+            const size_t span = len + 2 * (size_t)kw * (size_t)c; /* padded values read */
+            for (int y = 0; y < h; y++) {
+                double *acc = out + (size_t)y * rowlen + m0;
+                if (sym) {
+                    memcpy(v, pad + (size_t)y * padlen + m0, span * sizeof *v);
+                    for (int i = 1; i <= kh; i++) {
+                        if (!row_used[i])
+                            continue;
+                        const double *ra = pad +
+                            (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
+                        const double *rb = pad +
+                            (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
+                        add_rows(v + (size_t)i * flen, ra + m0, rb + m0, span);
+                    }
+                    pair_sum(acc, pa, pb, 0, t.w, t.n, len);
+                } else {
+                    for (int q = 0; q < t.n; q++)
+                        pa[q] = pad +
+                                (size_t)sa__border_index(y + t.row[q] - kh, h,
+                                                         SA__BORDER_REFLECT101) *
+                                    padlen +
+                                m0 + (size_t)t.xa[q] * c;
+                    tap_sum(acc, pa, 0, t.w, t.n, len);
                 }
-                for (int q = 0; q < t.n; q++) {
-                    const double *r = t.row[q] ? v + (size_t)t.row[q] * padlen : p0;
-                    pa[q] = r + (size_t)t.xa[q] * c;
-                    pb[q] = r + (size_t)t.xb[q] * c;
-                }
-                pair_sum(acc, pa, pb, 0, t.w, t.n, rowlen);
-            } else {
-                for (int q = 0; q < t.n; q++)
-                    pa[q] = pad +
-                            (size_t)sa__border_index(y + t.row[q] - kh, h, SA__BORDER_REFLECT101) *
-                                padlen +
-                            (size_t)t.xa[q] * c;
-                tap_sum(acc, pa, 0, t.w, t.n, rowlen);
             }
         }
     }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "rng.h"
 
 typedef enum sa__border {
     SA__BORDER_NEAREST = 0,  /* a a | a b c      (edge replicate) */
@@ -75,6 +76,10 @@ int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, dou
 void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
 /* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
+
+/* n successive sa_rng_randint(r, lo, hi) draws (lo < hi, hi - lo <= 2^31),
+ * the same numbers in the same order, without a call per draw. */
+void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi);
 
 /* ---- variants and lower-level pieces ------------------------------------------ */
 
