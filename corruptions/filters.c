@@ -293,6 +293,29 @@ static double *gauss_half_kernel(double sigma, int r)
     return half;
 }
 
+/* Pixels x0 .. x0 + npx - 1 of a row of w pixels, indices outside the row
+ * mapped by the border rule, into dst (npx * c values). */
+static void pad_span_f64(double *dst, const double *src, int w, int c, int x0, int npx,
+                         sa__border border)
+{
+    for (int i = 0; i < npx; i++) {
+        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * (size_t)c;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)i * (size_t)c + k] = q[k];
+    }
+}
+
+/* pair_sum operands of the horizontal pass around centre `ctr`: the centre
+ * twice, then the pairs at distance r .. 1 pixels */
+static void row_taps(const double **pa, const double **pb, const double *ctr, int r, int c)
+{
+    pa[0] = pb[0] = ctr;
+    for (int j = r; j >= 1; j--) {
+        pa[1 + r - j] = ctr - (size_t)j * (size_t)c;
+        pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
+    }
+}
+
 /* scipy's symmetric correlate1d: acc = x[i] * w0, then the pairs from the
  * outermost inwards, acc += (x[i-j] + x[i+j]) * w[j]. The vertical pass runs
  * first (axis 0), then the horizontal one; each pass stores its result in
@@ -352,19 +375,30 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
                         dst[m] = (double)(float)dst[m];
             }
         }
-        /* axis 1: each row of tmp, padded by the border rule, into out */
+        /* axis 1: each row of tmp into out; the pixels within r of an edge
+         * read a copy padded by the border rule, the others the row */
         SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
-            pad_row_f64(pad, src, w, c, r, border);
-            const double *ctr = pad + (size_t)r * (size_t)c;
-            pa[0] = pb[0] = ctr;
-            for (int j = r; j >= 1; j--) {
-                pa[1 + r - j] = ctr - (size_t)j * (size_t)c;
-                pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
-            }
             double *dst = out + (size_t)y * rowlen;
-            pair_sum(dst, pa, pb, 0, wo, np, rowlen);
+            const size_t rc = (size_t)r * (size_t)c;
+            if (w > 2 * r) {
+                /* interior: pixels r .. w - r - 1 */
+                row_taps(pa, pb, src + rc, r, c);
+                pair_sum(dst + rc, pa, pb, 0, wo, np, rowlen - 2 * rc);
+                /* left edge: pixels -r .. 2r - 1 padded, outputs 0 .. r - 1 */
+                pad_span_f64(pad, src, w, c, -r, 3 * r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst, pa, pb, 0, wo, np, rc);
+                /* right edge: pixels w - 2r .. w + r - 1, outputs w - r .. */
+                pad_span_f64(pad, src, w, c, w - 2 * r, 3 * r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst + rowlen - rc, pa, pb, 0, wo, np, rc);
+            } else {
+                pad_row_f64(pad, src, w, c, r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst, pa, pb, 0, wo, np, rowlen);
+            }
             if (as_f32)
                 for (size_t m = 0; m < rowlen; m++)
                     dst[m] = (double)(float)dst[m];
