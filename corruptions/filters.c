@@ -179,13 +179,29 @@ void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
         out[m] = clamp_trunc_u8(x[m] * scale);
 }
 
+/* Eight bytes become eight doubles without a widening instruction: each
+ * 64-bit lane takes its byte under the exponent of 2^52 (the double
+ * 2^52 + byte, exactly), and 2^52 is subtracted. */
+SA_CLONES
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
 {
-    double t[256];
-    for (int v = 0; v < 256; v++)
-        t[v] = (double)v * scale;
-    for (size_t m = 0; m < n; m++)
-        x[m] = t[b[m]];
+    size_t m = 0;
+#if defined(SA_VEC) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const v8l shifts = {0, 8, 16, 24, 32, 40, 48, 56};
+    const v8l exp52 = {0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
+                       0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
+                       0x4330000000000000LL, 0x4330000000000000LL};
+    const v8d two52 = SPLAT8(4503599627370496.0), s = SPLAT8(scale);
+    for (; m + 8 <= n; m += 8) {
+        long long u;
+        memcpy(&u, b + m, sizeof u);
+        v8l lanes = {u, u, u, u, u, u, u, u};
+        lanes = ((lanes >> shifts) & 0xff) | exp52;
+        ST8(x + m, ((v8d)lanes - two52) * s);
+    }
+#endif
+    for (; m < n; m++)
+        x[m] = (double)b[m] * scale;
 }
 
 /* ---- random offsets ------------------------------------------------------ */
