@@ -14,8 +14,8 @@
  * -ffp-contract=off), so every variant rounds exactly like the scalar code
  * and gives the same bytes. Defining SA_NO_CPU_DISPATCH builds the
  * baseline variant only (to check that it gives those bytes too). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
-    !defined(SA_NO_CPU_DISPATCH)
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
+    defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
 #define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define SA_CLONES
