@@ -8,10 +8,13 @@
  * per-axis crop with the top-left window kept (zoom) and the float motion
  * blur with its early stop at the image border (motion).
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "filters.h"
 #include "internal.h"
+#include "simd.h"
 
 static int tab(sa_corrupt_params table)
 {
@@ -31,6 +34,7 @@ static void unit_table(double t[256])
         t[v] = v / 255.0;
 }
 
+/* x / 255 as float64, the reference's first step. */
 static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
 {
     double t[256];
@@ -39,7 +43,6 @@ static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
         x[i] = t[b[i]];
 }
 
-/* x / 255 as float64, the reference's first step. */
 static double *to_unit_f64(const sa_image *in)
 {
     const size_t n = sa_image_size(in);
@@ -49,11 +52,10 @@ static double *to_unit_f64(const sa_image *in)
     return x;
 }
 
+/* np.uint8(np.clip(y, 0, 1) * 255) */
 static void store_u8(sa_image *out, const double *y)
 {
-    const size_t n = sa_image_size(out);
-    for (size_t i = 0; i < n; i++)
-        out->data[i] = sa__to_u8(y[i]);
+    sa__store_u8(out->data, y, sa_image_size(out), 255.0);
 }
 
 /* ---- defocus_blur ------------------------------------------------------------ */
@@ -132,25 +134,40 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
     /* np.uint8(blurred * 255): truncation. The blur of values in [0, 1] stays
      * in [0, 1] up to rounding, so only 255 needs a guard. */
     uint8_t *u = out->data;
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i] * 255.0;
-        u[i] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
-    }
+    sa__store_u8(u, x, n, 255.0);
     /* Local shuffle, in place and in the reference's order: rows from H - d
      * down to d + 1, columns from W - d down to d + 1, two integers in
      * [-d, d) each (dx first). The reference writes a swap, but numpy's
      * row views alias, so only the copy of the source pixel into (h, w)
      * takes effect. Sequential: later copies read earlier results. */
+    const int span = w - 2 * d; /* pixels per row, each drawing (dx, dy) */
+    int *draws = span > 0 ? malloc(2 * (size_t)span * sizeof *draws) : NULL;
+    if (span > 0 && !draws) {
+        rc = nomem(err, "glass_blur");
+        goto done;
+    }
     for (int it = 0; it < p.iterations; it++)
-        for (int yy = h - d; yy > d; yy--)
-            for (int xx = w - d; xx > d; xx--) {
-                int dx = (int)sa_rng_randint(rng, -d, d);
-                int dy = (int)sa_rng_randint(rng, -d, d);
-                const uint8_t *s = u + ((size_t)(yy + dy) * w + (size_t)(xx + dx)) * c;
-                uint8_t *t = u + ((size_t)yy * w + (size_t)xx) * c;
-                for (int k = 0; k < c; k++)
-                    t[k] = s[k];
-            }
+        for (int yy = h - d; yy > d; yy--) {
+            sa__randint_fill(rng, draws, 2 * (size_t)span, -d, d);
+            const int *dd = draws;
+            uint8_t *row = u + (size_t)yy * w * c;
+            if (c == 3)
+                for (int xx = w - d; xx > d; xx--, dd += 2) {
+                    const uint8_t *s = row + ((ptrdiff_t)dd[1] * w + (xx + dd[0])) * 3;
+                    uint8_t *t = row + (size_t)xx * 3;
+                    t[0] = s[0];
+                    t[1] = s[1];
+                    t[2] = s[2];
+                }
+            else
+                for (int xx = w - d; xx > d; xx--, dd += 2) {
+                    const uint8_t *s = row + ((ptrdiff_t)dd[1] * w + (xx + dd[0])) * c;
+                    uint8_t *t = row + (size_t)xx * c;
+                    for (int k = 0; k < c; k++)
+                        t[k] = s[k];
+                }
+        }
+    free(draws);
     bytes_to_unit(x, u, n);
     if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
         goto done;
@@ -192,6 +209,30 @@ static const zoom_p zoom_params[2][5] = {
     {{0.01, 7}, {0.01, 12}, {0.01, 16}, {0.01, 21}, {0.01, 26}},
 };
 
+/* out = uint8(clip((x + acc) / div, 0, 1) * 255), all in float32 */
+SA_CLONES
+static void zoom_finish(uint8_t *out, const float *x, const float *acc, float div, size_t n)
+{
+    size_t i = 0;
+#ifdef SA_VEC
+    const v8f d8 = SPLAT8F(div), zero = SPLAT8F(0.0f), one = SPLAT8F(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        v8f v = (LD8F(x + i) + LD8F(acc + i)) / d8;
+        v = SEL8F(v < zero, zero, v);
+        v = SEL8F(v > one, one, v);
+        v *= SPLAT8F(255.0f);
+        v8b b = __builtin_convertvector(__builtin_convertvector(v, v8i), v8b);
+        memcpy(out + i, &b, sizeof b);
+    }
+#endif
+    for (; i < n; i++) {
+        float v = (x[i] + acc[i]) / div;
+        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        v *= 255.0f;
+        out[i] = (uint8_t)v;
+    }
+}
+
 int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err)
 {
@@ -203,37 +244,37 @@ int sa__zoom_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, in
     const size_t n = sa_image_size(in);
     int rc = 0;
     float *x = malloc(n * sizeof *x);
-    float *acc = calloc(n, sizeof *acc);
-    if (!x || !acc) {
+    double *xd = malloc(n * sizeof *xd);
+    float *acc = malloc(n * sizeof *acc);
+    if (!x || !xd || !acc) {
         rc = nomem(err, "zoom_blur");
         goto done;
     }
-    /* (x / 255.).astype(float32); all arithmetic below is float32 */
+    /* (x / 255.).astype(float32); all arithmetic below is float32 (the
+     * zoom reads the same values widened to float64) */
     {
         double t[256];
         unit_table(t);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             x[i] = (float)t[in->data[i]];
+            xd[i] = (double)x[i];
+        }
     }
     const double delta = (1.0 + p.step) - 1.0;
     for (int i = 0; i < p.count; i++) {
         double z = 1.0 + (double)i * delta;
-        /* z = 1 is an exact copy (weights 1 and 0 at integral coordinates) */
+        /* z = 1 is an exact copy (weights 1 and 0 at integral coordinates),
+         * and 0 + x == x for the non-negative x */
         if (i == 0)
-            for (size_t j = 0; j < n; j++)
-                acc[j] += x[j];
-        else if ((rc = sa__clipped_zoom_add_f32(acc, x, in->h, in->w, in->c, z, trim, err)) < 0)
+            memcpy(acc, x, n * sizeof *acc);
+        else if ((rc = sa__clipped_zoom_add_f32_wide(acc, xd, in->h, in->w, in->c, z, trim,
+                                                     err)) < 0)
             goto done;
     }
-    const float div = (float)(p.count + 1);
-    for (size_t i = 0; i < n; i++) {
-        float v = (x[i] + acc[i]) / div;
-        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-        v *= 255.0f;
-        out->data[i] = (uint8_t)v;
-    }
+    zoom_finish(out->data, x, acc, (float)(p.count + 1), n);
 done:
     free(x);
+    free(xd);
     free(acc);
     return rc;
 }

@@ -7,8 +7,10 @@
  * operation order where it matters.
  */
 #include "filters.h"
+#include "simd.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,74 +48,88 @@ static int nomem(sa_error *err, const char *where)
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
 
-/* x86-64 builds with GCC also compile the two inner cores below for AVX2
- * and pick the variant at load time. AVX2 alone brings no FMA, and the
- * build is ISO C (-ffp-contract=off), so both variants round identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SA_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SA_CLONES
-#endif
-
-/* Block length of the cores: the partial sums of one block stay in
- * registers while the taps stream past (the block loops are unrolled so
- * that the compiler keeps them there). */
-#define BLK 16
-#if defined(__GNUC__) && !defined(__clang__)
-#define UNROLL_BLK _Pragma("GCC unroll 16")
-#else
-#define UNROLL_BLK
-#endif
-
-/* dst[m] = sum over p, in order, of (a_p[m] + b_p[m]) * w[p], starting
- * from 0. A centre tap is passed as a = b with half its weight:
- * (x + x) * (w / 2) == x * w exactly. */
+/* dst[m] = sum over p, in order, of (a_p[off + m] + b_p[off + m]) * w[p],
+ * starting from 0, for m < len. A centre tap is passed as a = b with half
+ * its weight: (x + x) * (w / 2) == x * w exactly. Blocks of 32 values keep
+ * their partial sums in registers while the taps stream past. */
 SA_CLONES
-static void pair_sum(double *dst, const double *const *pa, const double *const *pb,
+static void pair_sum(double *dst, const double *const *pa, const double *const *pb, size_t off,
                      const double *w, int np, size_t len)
 {
     size_t m = 0;
-    for (; m + BLK <= len; m += BLK) {
-        double acc[BLK] = {0};
+#ifdef SA_VEC
+    for (; m + 32 <= len; m += 32) {
+        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0;
         for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + m, *b = pb[p] + m;
-            const double wp = w[p];
-            UNROLL_BLK
-            for (int t = 0; t < BLK; t++)
-                acc[t] += (a[t] + b[t]) * wp;
+            const double *a = pa[p] + off + m, *b = pb[p] + off + m;
+            const v8d wp = SPLAT8(w[p]);
+            s0 += (LD8(a) + LD8(b)) * wp;
+            s1 += (LD8(a + 8) + LD8(b + 8)) * wp;
+            s2 += (LD8(a + 16) + LD8(b + 16)) * wp;
+            s3 += (LD8(a + 24) + LD8(b + 24)) * wp;
         }
-        for (int t = 0; t < BLK; t++)
-            dst[m + t] = acc[t];
+        ST8(dst + m, s0);
+        ST8(dst + m + 8, s1);
+        ST8(dst + m + 16, s2);
+        ST8(dst + m + 24, s3);
     }
+    for (; m + 8 <= len; m += 8) {
+        v8d s0 = SPLAT8(0.0);
+        for (int p = 0; p < np; p++)
+            s0 += (LD8(pa[p] + off + m) + LD8(pb[p] + off + m)) * SPLAT8(w[p]);
+        ST8(dst + m, s0);
+    }
+#endif
     for (; m < len; m++) {
         double acc = 0.0;
         for (int p = 0; p < np; p++)
-            acc += (pa[p][m] + pb[p][m]) * w[p];
+            acc += (pa[p][off + m] + pb[p][off + m]) * w[p];
         dst[m] = acc;
     }
 }
 
-/* dst[m] = sum over p, in order, of w[p] * a_p[m], starting from 0. */
+/* dst[m] = sum over p, in order, of w[p] * a_p[off + m], starting from 0,
+ * for m < len. */
 SA_CLONES
-static void tap_sum(double *dst, const double *const *pa, const double *w, int np, size_t len)
+static void tap_sum(double *dst, const double *const *pa, size_t off, const double *w, int np,
+                    size_t len)
 {
     size_t m = 0;
-    for (; m + BLK <= len; m += BLK) {
-        double acc[BLK] = {0};
+#ifdef SA_VEC
+    for (; m + 64 <= len; m += 64) {
+        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + m;
-            const double wp = w[p];
-            UNROLL_BLK
-            for (int t = 0; t < BLK; t++)
-                acc[t] += wp * a[t];
+            const double *a = pa[p] + off + m;
+            const v8d wp = SPLAT8(w[p]);
+            s0 += wp * LD8(a);
+            s1 += wp * LD8(a + 8);
+            s2 += wp * LD8(a + 16);
+            s3 += wp * LD8(a + 24);
+            s4 += wp * LD8(a + 32);
+            s5 += wp * LD8(a + 40);
+            s6 += wp * LD8(a + 48);
+            s7 += wp * LD8(a + 56);
         }
-        for (int t = 0; t < BLK; t++)
-            dst[m + t] = acc[t];
+        ST8(dst + m, s0);
+        ST8(dst + m + 8, s1);
+        ST8(dst + m + 16, s2);
+        ST8(dst + m + 24, s3);
+        ST8(dst + m + 32, s4);
+        ST8(dst + m + 40, s5);
+        ST8(dst + m + 48, s6);
+        ST8(dst + m + 56, s7);
     }
+    for (; m + 8 <= len; m += 8) {
+        v8d s0 = SPLAT8(0.0);
+        for (int p = 0; p < np; p++)
+            s0 += SPLAT8(w[p]) * LD8(pa[p] + off + m);
+        ST8(dst + m, s0);
+    }
+#endif
     for (; m < len; m++) {
         double acc = 0.0;
         for (int p = 0; p < np; p++)
-            acc += w[p] * pa[p][m];
+            acc += w[p] * pa[p][off + m];
         dst[m] = acc;
     }
 }
@@ -123,10 +139,98 @@ SA_CLONES
 static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
                      size_t n)
 {
-    for (size_t m = 0; m < n; m++)
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8)
+        ST8(d + m, LD8(a + m) + LD8(b + m));
+#endif
+    for (; m < n; m++)
         d[m] = a[m] + b[m];
 }
 
+
+/* ---- 8-bit conversions ----------------------------------------------------- */
+
+/* trunc(clamp(v, 0, 255)), NaN giving 0; v * 255 for v < 1 stays below 255
+ * and v >= 1 gives at least 255, so with scale 255 this is
+ * np.uint8(np.clip(x, 0, 1) * 255). */
+static inline uint8_t clamp_trunc_u8(double v)
+{
+    v = v > 0.0 ? v : 0.0;
+    v = v < 255.0 ? v : 255.0;
+    return (uint8_t)(int)v;
+}
+
+SA_CLONES
+void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    const v8d s = SPLAT8(scale), zero = SPLAT8(0.0), top = SPLAT8(255.0);
+    for (; m + 8 <= n; m += 8) {
+        v8d t = LD8(x + m) * s;
+        t = SEL8(t > zero, t, zero);
+        t = SEL8(t < top, t, top);
+        v8b b = __builtin_convertvector(__builtin_convertvector(t, v8i), v8b);
+        memcpy(out + m, &b, sizeof b);
+    }
+#endif
+    for (; m < n; m++)
+        out[m] = clamp_trunc_u8(x[m] * scale);
+}
+
+/* Eight bytes become eight doubles without a widening instruction: each
+ * 64-bit lane takes its byte under the exponent of 2^52 (the double
+ * 2^52 + byte, exactly), and 2^52 is subtracted. */
+SA_CLONES
+void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
+{
+    size_t m = 0;
+#if defined(SA_VEC) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const v8l shifts = {0, 8, 16, 24, 32, 40, 48, 56};
+    const v8l exp52 = {0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
+                       0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
+                       0x4330000000000000LL, 0x4330000000000000LL};
+    const v8d two52 = SPLAT8(4503599627370496.0), s = SPLAT8(scale);
+    for (; m + 8 <= n; m += 8) {
+        long long u;
+        memcpy(&u, b + m, sizeof u);
+        v8l lanes = {u, u, u, u, u, u, u, u};
+        lanes = ((lanes >> shifts) & 0xff) | exp52;
+        ST8(x + m, ((v8d)lanes - two52) * s);
+    }
+#endif
+    for (; m < n; m++)
+        x[m] = (double)b[m] * scale;
+}
+
+/* ---- random offsets ------------------------------------------------------ */
+
+/* NumPy's legacy bounded draw for a range below 2^32, as sa_rng_randint
+ * makes it: 32-bit words masked to the range's bit width, rejected while
+ * above the range. The mask is formed once for all n draws. */
+void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
+{
+    const uint32_t range = (uint32_t)((int64_t)hi - 1 - lo);
+    if (range == 0) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = lo;
+        return;
+    }
+    uint32_t mask = range;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        do
+            v = sa_rng_u32(r) & mask;
+        while (v > range);
+        out[i] = (int)((int64_t)lo + v);
+    }
+}
 
 /* numpy's pairwise summation of a float64 array (np.sum), which the
  * reference uses to normalise kernels: eight interleaved partial sums for
@@ -159,6 +263,28 @@ static double np_pairwise_sum(const double *a, size_t n)
 
 /* ---- Gaussian filter ------------------------------------------------------ */
 
+/* Width of the column strips that vertical passes walk down: the rows of a
+ * filter window, cut to one strip, stay in the first-level cache. */
+#define STRIP 64
+
+/* One row of w pixels (c values each) padded by `pad` pixels on each side
+ * with the border rule: dst holds (w + 2 pad) * c values. */
+static void pad_row_f64(double *dst, const double *src, int w, int c, int pad, sa__border border)
+{
+    const size_t cc = (size_t)c;
+    memcpy(dst + (size_t)pad * cc, src, (size_t)w * cc * sizeof *dst);
+    for (int x = -pad; x < 0; x++) {
+        const double *q = src + (size_t)sa__border_index(x, w, border) * cc;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)(x + pad) * cc + k] = q[k];
+    }
+    for (int x = w; x < w + pad; x++) {
+        const double *q = src + (size_t)sa__border_index(x, w, border) * cc;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)(x + pad) * cc + k] = q[k];
+    }
+}
+
 /* Half kernel w[0..r] of scipy's _gaussian_kernel1d: exp(-0.5 / sigma^2 * x^2)
  * over x = -r..r, divided by its (pairwise) sum. Caller frees. */
 static double *gauss_half_kernel(double sigma, int r)
@@ -181,6 +307,29 @@ static double *gauss_half_kernel(double sigma, int r)
         half[j] = full[r + j] / s;
     free(full);
     return half;
+}
+
+/* Pixels x0 .. x0 + npx - 1 of a row of w pixels, indices outside the row
+ * mapped by the border rule, into dst (npx * c values). */
+static void pad_span_f64(double *dst, const double *src, int w, int c, int x0, int npx,
+                         sa__border border)
+{
+    for (int i = 0; i < npx; i++) {
+        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * (size_t)c;
+        for (int k = 0; k < c; k++)
+            dst[(size_t)i * (size_t)c + k] = q[k];
+    }
+}
+
+/* pair_sum operands of the horizontal pass around centre `ctr`: the centre
+ * twice, then the pairs at distance r .. 1 pixels */
+static void row_taps(const double **pa, const double **pb, const double *ctr, int r, int c)
+{
+    pa[0] = pb[0] = ctr;
+    for (int j = r; j >= 1; j--) {
+        pa[1 + r - j] = ctr - (size_t)j * (size_t)c;
+        pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
+    }
 }
 
 /* scipy's symmetric correlate1d: acc = x[i] * w0, then the pairs from the
@@ -219,41 +368,53 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
     wo[0] = wt[0] * 0.5;
     for (int j = r; j >= 1; j--)
         wo[1 + r - j] = wt[j];
+    const size_t nstrips = (rowlen + STRIP - 1) / STRIP;
     SA_OMP("omp parallel num_threads(nt)")
     {
         const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
         double *pad = scratch + (size_t)thread_id() * padlen;
-        /* axis 0: rows of the input combine into rows of tmp */
+        /* axis 0: rows of the input combine into rows of tmp, one strip of
+         * columns at a time so that the rows of the window stay cached */
         SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            pa[0] = pb[0] = in + (size_t)y * rowlen;
-            for (int j = r; j >= 1; j--) {
-                pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
-                pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+        for (size_t s = 0; s < nstrips; s++) {
+            const size_t m0 = s * STRIP, len = rowlen - m0 < STRIP ? rowlen - m0 : STRIP;
+            for (int y = 0; y < h; y++) {
+                pa[0] = pb[0] = in + (size_t)y * rowlen;
+                for (int j = r; j >= 1; j--) {
+                    pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
+                    pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+                }
+                double *dst = tmp + (size_t)y * rowlen + m0;
+                pair_sum(dst, pa, pb, m0, wo, np, len);
+                if (as_f32)
+                    for (size_t m = 0; m < len; m++)
+                        dst[m] = (double)(float)dst[m];
             }
-            double *dst = tmp + (size_t)y * rowlen;
-            pair_sum(dst, pa, pb, wo, np, rowlen);
-            if (as_f32)
-                for (size_t m = 0; m < rowlen; m++)
-                    dst[m] = (double)(float)dst[m];
         }
-        /* axis 1: each row of tmp, padded by the border rule, into out */
+        /* axis 1: each row of tmp into out; the pixels within r of an edge
+         * read a copy padded by the border rule, the others the row */
         SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
-            for (int x = -r; x < w + r; x++) {
-                const double *q = src + (size_t)sa__border_index(x, w, border) * (size_t)c;
-                for (int k = 0; k < c; k++)
-                    pad[(size_t)(x + r) * (size_t)c + k] = q[k];
-            }
-            const double *ctr = pad + (size_t)r * (size_t)c;
-            pa[0] = pb[0] = ctr;
-            for (int j = r; j >= 1; j--) {
-                pa[1 + r - j] = ctr - (size_t)j * (size_t)c;
-                pb[1 + r - j] = ctr + (size_t)j * (size_t)c;
-            }
             double *dst = out + (size_t)y * rowlen;
-            pair_sum(dst, pa, pb, wo, np, rowlen);
+            const size_t rc = (size_t)r * (size_t)c;
+            if (w > 2 * r) {
+                /* interior: pixels r .. w - r - 1 */
+                row_taps(pa, pb, src + rc, r, c);
+                pair_sum(dst + rc, pa, pb, 0, wo, np, rowlen - 2 * rc);
+                /* left edge: pixels -r .. 2r - 1 padded, outputs 0 .. r - 1 */
+                pad_span_f64(pad, src, w, c, -r, 3 * r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst, pa, pb, 0, wo, np, rc);
+                /* right edge: pixels w - 2r .. w + r - 1, outputs w - r .. */
+                pad_span_f64(pad, src, w, c, w - 2 * r, 3 * r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst + rowlen - rc, pa, pb, 0, wo, np, rc);
+            } else {
+                pad_row_f64(pad, src, w, c, r, border);
+                row_taps(pa, pb, pad + rc, r, c);
+                pair_sum(dst, pa, pb, 0, wo, np, rowlen);
+            }
             if (as_f32)
                 for (size_t m = 0; m < rowlen; m++)
                     dst[m] = (double)(float)dst[m];
@@ -377,101 +538,251 @@ static int zoom_axis_init(zoom_axis *a, int n, double z, sa__zoom_trim trim)
     return 0;
 }
 
-/* Value at kept output (row o, column p): scipy's sum over the 2 x 2 (x the
- * channel axis, whose second weight is 0) footprint, in this order:
- * t = 0 + (v00 * wr0) * wc0 + (v01 * wr0) * wc1 + (v10 * wr1) * wc0 + (v11 * wr1) * wc1. */
-#define ZOOM_PIXEL(T, K)                                                                            \
+/* Number of leading valid entries: the invalid ones form a suffix, since
+ * the coordinate grows with the output index. */
+static int zoom_valid_prefix(const zoom_axis *a, int n)
+{
+    int v = 0;
+    while (v < n && a->valid[v])
+        v++;
+    return v;
+}
+
+/* A run of kept output columns [x0, x1) whose two source columns are
+ * x + d0 and x + d1 (constant shifts), as value offsets d * c. */
+typedef struct zoom_run {
+    int m0, m1;             /* value range [x0 * c, x1 * c) */
+    ptrdiff_t off0, off1;   /* source value = m + off */
+} zoom_run;
+
+/* One kept output row from source rows r0 and r1 (weights wr0, wr1):
+ * scipy's sum over the 2 x 2 footprint (x the channel axis, whose second
+ * weight is 0), in this order, with a = v * wr0 and b = v * wr1:
+ * t = 0 + a[c0] * wc0 + a[c1] * wc1 + b[c0] * wc0 + b[c1] * wc1.
+ * Runs are taken in order eight values at a time; the last group of a run
+ * spills into the next run's values, which that run then rewrites (t and
+ * the source rows carry 8 values of slack). */
+#define ZOOM_SCALAR(m)                                                                             \
     do {                                                                                           \
-        double t = 0.0;                                                                            \
-        t += a[c0 + (K)] * wc0;                                                                    \
-        t += a[c1 + (K)] * wc1;                                                                    \
-        t += b[c0 + (K)] * wc0;                                                                    \
-        t += b[c1 + (K)] * wc1;                                                                    \
-        d[K] = add ? d[K] + (T)t : (T)t;                                                           \
+        double s = 0.0;                                                                            \
+        s += (r0[(m) + o0] * wr0) * wc0[m];                                                        \
+        s += (r0[(m) + o1] * wr0) * wc1[m];                                                        \
+        s += (r1[(m) + o0] * wr1) * wc0[m];                                                        \
+        s += (r1[(m) + o1] * wr1) * wc1[m];                                                        \
+        t[m] = s;                                                                                  \
     } while (0)
-
-/* With `add`, out += zoomed (in the array type: float32 additions for the
- * f32 variant, as numpy's += on float32 arrays), else out = zoomed. The row
- * products v * wr0 and v * wr1 are formed once per source row (a, b). */
-#define DEFINE_CLIPPED_ZOOM(SUFFIX, T)                                                             \
-    static int zoom_core_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,             \
-                                  sa__zoom_trim trim, int add, sa_error *err)                     \
-    {                                                                                              \
-        if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)                                \
-            return sa_error_set(err, SA_EINVAL, "corrupt",                                         \
-                                "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w,    \
-                                c);                                                                \
-        const size_t rowlen = (size_t)w * (size_t)c;                                               \
-        const size_t n = rowlen * (size_t)h;                                                       \
-        const int nt = n >= PAR_MIN ? max_threads() : 1;                                           \
-        zoom_axis ar = {0}, ac = {0};                                                              \
-        double *scratch = malloc((size_t)nt * 2 * rowlen * sizeof *scratch);                      \
-        if (!scratch || zoom_axis_init(&ar, h, z, trim) < 0) {                                     \
-            free(scratch);                                                                         \
-            return nomem(err, "clipped_zoom");                                                     \
+#ifdef SA_VEC
+/* A group may spill past its run only while all its lanes stay in the row. */
+#define ZOOM_RUNS_BODY(LOAD)                                                                       \
+    const v8d a8 = SPLAT8(wr0), b8 = SPLAT8(wr1);                                                  \
+    for (int r = 0; r < nruns; r++) {                                                              \
+        const ptrdiff_t o0 = runs[r].off0, o1 = runs[r].off1, omax = o0 > o1 ? o0 : o1;            \
+        const int m1 = runs[r].m1;                                                                 \
+        int m = runs[r].m0;                                                                        \
+        for (; m + 8 <= m1 || (ptrdiff_t)m + 8 + omax <= (ptrdiff_t)rowlen; m += 8) {              \
+            if (m >= m1)                                                                           \
+                break;                                                                             \
+            const v8d w0 = LD8(wc0 + m), w1 = LD8(wc1 + m);                                        \
+            v8d s = SPLAT8(0.0);                                                                   \
+            s += (LOAD(r0 + m + o0) * a8) * w0;                                                    \
+            s += (LOAD(r0 + m + o1) * a8) * w1;                                                    \
+            s += (LOAD(r1 + m + o0) * b8) * w0;                                                    \
+            s += (LOAD(r1 + m + o1) * b8) * w1;                                                    \
+            ST8(t + m, s);                                                                         \
         }                                                                                          \
-        if (zoom_axis_init(&ac, w, z, trim) < 0) {                                                 \
-            zoom_axis_free(&ar);                                                                   \
-            free(scratch);                                                                         \
-            return nomem(err, "clipped_zoom");                                                     \
-        }                                                                                          \
-        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            T *dst = out + (size_t)y * rowlen;                                                     \
-            if (!ar.valid[y]) {                                                                    \
-                if (!add)                                                                          \
-                    for (size_t m = 0; m < rowlen; m++)                                            \
-                        dst[m] = 0;                                                                \
-                continue;                                                                          \
-            }                                                                                      \
-            double *a = scratch + (size_t)thread_id() * 2 * rowlen, *b = a + rowlen;               \
-            const T *r0 = in + (size_t)ar.i0[y] * rowlen;                                          \
-            const T *r1 = in + (size_t)ar.i1[y] * rowlen;                                          \
-            const double wr0 = ar.w0[y], wr1 = ar.w1[y];                                           \
-            for (size_t m = 0; m < rowlen; m++) {                                                  \
-                a[m] = (double)r0[m] * wr0;                                                        \
-                b[m] = (double)r1[m] * wr1;                                                        \
-            }                                                                                      \
-            for (int x = 0; x < w; x++) {                                                          \
-                T *d = dst + (size_t)x * (size_t)c;                                                \
-                if (!ac.valid[x]) {                                                                \
-                    if (!add)                                                                      \
-                        for (int k = 0; k < c; k++)                                                \
-                            d[k] = 0;                                                              \
-                    continue;                                                                      \
-                }                                                                                  \
-                const size_t c0 = (size_t)ac.i0[x] * (size_t)c, c1 = (size_t)ac.i1[x] * (size_t)c; \
-                const double wc0 = ac.w0[x], wc1 = ac.w1[x];                                       \
-                if (c == 3) {                                                                      \
-                    ZOOM_PIXEL(T, 0);                                                                 \
-                    ZOOM_PIXEL(T, 1);                                                                 \
-                    ZOOM_PIXEL(T, 2);                                                                 \
-                } else {                                                                           \
-                    for (int k = 0; k < c; k++)                                                    \
-                        ZOOM_PIXEL(T, k);                                                             \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        zoom_axis_free(&ar);                                                                       \
-        zoom_axis_free(&ac);                                                                       \
-        free(scratch);                                                                             \
-        return 0;                                                                                  \
-    }                                                                                              \
-                                                                                                   \
-    int sa__clipped_zoom_ex_##SUFFIX(T *out, const T *in, int h, int w, int c, double z,          \
-                                     sa__zoom_trim trim, sa_error *err)                           \
-    {                                                                                              \
-        return zoom_core_##SUFFIX(out, in, h, w, c, z, trim, 0, err);                              \
-    }                                                                                              \
-                                                                                                   \
-    int sa__clipped_zoom_add_##SUFFIX(T *acc, const T *in, int h, int w, int c, double z,         \
-                                      sa__zoom_trim trim, sa_error *err)                          \
-    {                                                                                              \
-        return zoom_core_##SUFFIX(acc, in, h, w, c, z, trim, 1, err);                              \
+        for (; m < m1; m++)                                                                        \
+            ZOOM_SCALAR(m);                                                                        \
     }
+#else
+#define ZOOM_RUNS_BODY(LOAD)                                                                       \
+    for (int r = 0; r < nruns; r++) {                                                              \
+        const ptrdiff_t o0 = runs[r].off0, o1 = runs[r].off1;                                      \
+        for (int m = runs[r].m0; m < runs[r].m1; m++)                                              \
+            ZOOM_SCALAR(m);                                                                        \
+    }
+#endif
 
-DEFINE_CLIPPED_ZOOM(f32, float)
-DEFINE_CLIPPED_ZOOM(f64, double)
+SA_CLONES
+static void zoom_runs_f64(double *t, const double *r0, const double *r1, double wr0, double wr1,
+                          const double *wc0, const double *wc1, const zoom_run *runs, int nruns,
+                          size_t rowlen)
+{
+    ZOOM_RUNS_BODY(LD8)
+}
+
+/* d = zoomed (rounded to the array type) or, with add, d += it in the
+ * array type (float32 additions for float32 arrays, as numpy's +=). */
+SA_CLONES
+static void zoom_emit_f32(float *d, const double *t, size_t n, int add)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8) {
+        v8f v = __builtin_convertvector(LD8(t + m), v8f);
+        ST8F(d + m, add ? LD8F(d + m) + v : v);
+    }
+#endif
+    for (; m < n; m++)
+        d[m] = add ? d[m] + (float)t[m] : (float)t[m];
+}
+
+SA_CLONES
+static void zoom_emit_f64(double *d, const double *t, size_t n, int add)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    for (; m + 8 <= n; m += 8)
+        ST8(d + m, add ? LD8(d + m) + LD8(t + m) : LD8(t + m));
+#endif
+    for (; m < n; m++)
+        d[m] = add ? d[m] + t[m] : t[m];
+}
+
+/* Column plan of a clipped zoom: per-value column weights and the runs. */
+typedef struct zoom_cols {
+    double *wc0, *wc1; /* rowlen + 8 values */
+    zoom_run *runs;
+    int nruns, nvalid; /* runs, kept values per row (valid columns * c) */
+} zoom_cols;
+
+static void zoom_cols_free(zoom_cols *z)
+{
+    free(z->wc0);
+    free(z->wc1);
+    free(z->runs);
+}
+
+static int zoom_cols_init(zoom_cols *z, const zoom_axis *ac, int w, int c)
+{
+    const size_t rowlen = (size_t)w * (size_t)c;
+    z->wc0 = calloc(rowlen + 8, sizeof *z->wc0);
+    z->wc1 = calloc(rowlen + 8, sizeof *z->wc1);
+    z->runs = malloc((size_t)w * sizeof *z->runs);
+    if (!z->wc0 || !z->wc1 || !z->runs) {
+        zoom_cols_free(z);
+        return -1;
+    }
+    const int vc = zoom_valid_prefix(ac, w);
+    z->nvalid = vc * c;
+    z->nruns = 0;
+    for (int x = 0; x < vc; x++) {
+        for (int k = 0; k < c; k++) {
+            z->wc0[(size_t)x * c + k] = ac->w0[x];
+            z->wc1[(size_t)x * c + k] = ac->w1[x];
+        }
+        const ptrdiff_t o0 = (ptrdiff_t)(ac->i0[x] - x) * c, o1 = (ptrdiff_t)(ac->i1[x] - x) * c;
+        zoom_run *last = z->nruns ? &z->runs[z->nruns - 1] : NULL;
+        if (last && last->off0 == o0 && last->off1 == o1) {
+            last->m1 = (x + 1) * c;
+        } else {
+            zoom_run r = {x * c, (x + 1) * c, o0, o1};
+            z->runs[z->nruns++] = r;
+        }
+    }
+    return 0;
+}
+
+/* The clipped zoom of `in` (float64, or float32 values held as float64)
+ * into out32 or out64 (the other NULL): with `add`, out += zoomed in the
+ * array type, else out = zoomed. */
+static int zoom_core(float *out32, double *out64, const double *in, int h, int w, int c,
+                     double z, sa__zoom_trim trim, int add, sa_error *err)
+{
+    if (!(z >= 1.0) || !isfinite(z) || h < 1 || w < 1 || c < 1)
+        return sa_error_set(err, SA_EINVAL, "corrupt",
+                            "clipped_zoom: factor %g (>= 1 required) on %dx%dx%d", z, h, w, c);
+    const size_t rowlen = (size_t)w * (size_t)c;
+    const size_t n = rowlen * (size_t)h;
+    const int nt = n >= PAR_MIN ? max_threads() : 1;
+    zoom_axis ar = {0}, ac = {0};
+    zoom_cols zc = {0};
+    double *scratch = calloc((size_t)nt * (rowlen + 8), sizeof *scratch);
+    int ok = scratch && zoom_axis_init(&ar, h, z, trim) == 0;
+    ok = ok && zoom_axis_init(&ac, w, z, trim) == 0;
+    ok = ok && zoom_cols_init(&zc, &ac, w, c) == 0;
+    if (!ok) {
+        zoom_axis_free(&ar);
+        zoom_axis_free(&ac);
+        free(scratch);
+        return nomem(err, "clipped_zoom");
+    }
+    const int vr = zoom_valid_prefix(&ar, h);
+    const size_t kept = (size_t)zc.nvalid;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        float *d32 = out32 ? out32 + (size_t)y * rowlen : NULL;
+        double *d64 = out64 ? out64 + (size_t)y * rowlen : NULL;
+        if (y >= vr) {
+            if (!add && d32)
+                memset(d32, 0, rowlen * sizeof *d32);
+            if (!add && d64)
+                memset(d64, 0, rowlen * sizeof *d64);
+            continue;
+        }
+        double *t = scratch + (size_t)thread_id() * (rowlen + 8);
+        zoom_runs_f64(t, in + (size_t)ar.i0[y] * rowlen, in + (size_t)ar.i1[y] * rowlen, ar.w0[y],
+                      ar.w1[y], zc.wc0, zc.wc1, zc.runs, zc.nruns, rowlen);
+        if (d32) {
+            zoom_emit_f32(d32, t, kept, add);
+            if (!add)
+                memset(d32 + kept, 0, (rowlen - kept) * sizeof *d32);
+        } else {
+            zoom_emit_f64(d64, t, kept, add);
+            if (!add)
+                memset(d64 + kept, 0, (rowlen - kept) * sizeof *d64);
+        }
+    }
+    zoom_axis_free(&ar);
+    zoom_axis_free(&ac);
+    zoom_cols_free(&zc);
+    free(scratch);
+    return 0;
+}
+
+/* float32 input: its values held as float64 (exact), then the float64 core */
+static int zoom_f32(float *out, const float *in, int h, int w, int c, double z,
+                    sa__zoom_trim trim, int add, sa_error *err)
+{
+    const size_t n = (size_t)(h > 0 ? h : 0) * (size_t)(w > 0 ? w : 0) * (size_t)(c > 0 ? c : 0);
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    if (!d)
+        return nomem(err, "clipped_zoom");
+    for (size_t i = 0; i < n; i++)
+        d[i] = in[i];
+    int rc = zoom_core(out, NULL, d, h, w, c, z, trim, add, err);
+    free(d);
+    return rc;
+}
+
+int sa__clipped_zoom_ex_f32(float *out, const float *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_f32(out, in, h, w, c, z, trim, 0, err);
+}
+
+int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_f32(acc, in, h, w, c, z, trim, 1, err);
+}
+
+int sa__clipped_zoom_add_f32_wide(float *acc, const double *in, int h, int w, int c, double z,
+                                  sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(acc, NULL, in, h, w, c, z, trim, 1, err);
+}
+
+int sa__clipped_zoom_ex_f64(double *out, const double *in, int h, int w, int c, double z,
+                            sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(NULL, out, in, h, w, c, z, trim, 0, err);
+}
+
+int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
+                             sa__zoom_trim trim, sa_error *err)
+{
+    return zoom_core(NULL, acc, in, h, w, c, z, trim, 1, err);
+}
 
 int sa__clipped_zoom_f32(float *out, const float *in, int h, int w, int c, double z, sa_error *err)
 {
@@ -580,65 +891,56 @@ static int float_taps(motion_taps *t, int h, int w, double sigma, double angle_d
 
 /* Every row of the image padded left and right by `pad` columns with its
  * edge pixel (ImageMagick's edge virtual pixels, numpy's shift fill), values
- * multiplied by `scale` (exact for 8-bit values and scale 257). */
-#define DEFINE_PAD_ROWS(SUFFIX, T)                                                                 \
-    static void pad_rows_##SUFFIX(double *dst, const T *in, int h, int w, int c, int pad,         \
-                                  double scale, int nt)                                            \
-    {                                                                                              \
-        const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c;                             \
-        (void)nt;                                                                                  \
-        SA_OMP("omp parallel for schedule(static) num_threads(nt)") for (int y = 0; y < h; y++)  \
-        {                                                                                          \
-            const T *src = in + (size_t)y * w * c;                                                 \
-            double *d = dst + (size_t)y * plen;                                                    \
-            for (int x = -pad; x < w + pad; x++) {                                                 \
-                const T *q = src + (size_t)(x < 0 ? 0 : x >= w ? w - 1 : x) * c;                   \
-                for (int k = 0; k < c; k++)                                                        \
-                    d[(size_t)(x + pad) * c + k] = (double)q[k] * scale;                           \
-            }                                                                                      \
-        }                                                                                          \
+ * multiplied by `scale` (exact for 8-bit values and scale 257). The 8-bit
+ * rows are converted first (vectorised), then the edges replicated. */
+static void pad_edges(double *d, int w, int c, int pad)
+{
+    const size_t cc = (size_t)c;
+    const double *first = d + (size_t)pad * cc, *last = d + (size_t)(pad + w - 1) * cc;
+    for (int x = 0; x < pad; x++)
+        for (int k = 0; k < c; k++) {
+            d[(size_t)x * cc + k] = first[k];
+            d[(size_t)(pad + w + x) * cc + k] = last[k];
+        }
+}
+
+static void pad_rows_u8(double *dst, const uint8_t *in, int h, int w, int c, int pad,
+                        double scale, int nt)
+{
+    const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c, rowlen = (size_t)w * c;
+    (void)nt;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        double *d = dst + (size_t)y * plen;
+        sa__load_u8(d + (size_t)pad * c, in + (size_t)y * rowlen, rowlen, scale);
+        pad_edges(d, w, c, pad);
     }
+}
 
-DEFINE_PAD_ROWS(u8, uint8_t)
-DEFINE_PAD_ROWS(f64, double)
+static void pad_rows_f64(double *dst, const double *in, int h, int w, int c, int pad,
+                         double scale, int nt)
+{
+    const size_t plen = ((size_t)w + 2 * (size_t)pad) * (size_t)c, rowlen = (size_t)w * c;
+    (void)nt;
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (int y = 0; y < h; y++) {
+        double *d = dst + (size_t)y * plen + (size_t)pad * c;
+        const double *src = in + (size_t)y * rowlen;
+        for (size_t m = 0; m < rowlen; m++)
+            d[m] = src[m] * scale;
+        pad_edges(d - (size_t)pad * c, w, c, pad);
+    }
+}
 
-/* Per output row: the taps in order (tap_sum), tap i reading the padded row
- * clamp(y + dy[i]) shifted by dx[i]. `emit` turns the row sums into the
- * output. */
+/* The taps in order (tap_sum), tap i reading the padded row clamp(y + dy[i])
+ * shifted by dx[i]; a strip of columns at a time, down the rows, so that
+ * the rows the taps read stay cached. `emit` turns the sums of values
+ * [m0, m0 + len) of row y into the output. */
 typedef struct motion_job {
     const double *padded;
     int h, w, c, pad, ntaps;
     const motion_taps *t;
 } motion_job;
-
-static int motion_run(const motion_job *j, int nt, void (*emit)(void *, int, const double *),
-                      void *ctx, sa_error *err)
-{
-    const size_t rowlen = (size_t)j->w * (size_t)j->c;
-    const size_t plen = ((size_t)j->w + 2 * (size_t)j->pad) * (size_t)j->c;
-    double *scratch = malloc((size_t)nt * rowlen * sizeof *scratch);
-    const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
-    if (!scratch || !ptrs) {
-        free(scratch);
-        free(ptrs);
-        return nomem(err, "motion blur");
-    }
-    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
-    for (int y = 0; y < j->h; y++) {
-        double *acc = scratch + (size_t)thread_id() * rowlen;
-        const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
-        for (int i = 0; i < j->ntaps; i++) {
-            int sy = y + j->t->dy[i];
-            sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
-            pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
-        }
-        tap_sum(acc, pa, j->t->k, j->ntaps, rowlen);
-        emit(ctx, y, acc);
-    }
-    free(scratch);
-    free(ptrs);
-    return 0;
-}
 
 typedef struct emit_ctx {
     uint8_t *u8;
@@ -646,14 +948,65 @@ typedef struct emit_ctx {
     size_t rowlen;
 } emit_ctx;
 
+#define MOTION_STRIP 128
+
+static int motion_run(const motion_job *j, int nt,
+                      void (*emit)(const emit_ctx *, int, size_t, const double *, size_t),
+                      const emit_ctx *ctx, sa_error *err)
+{
+    const size_t rowlen = (size_t)j->w * (size_t)j->c;
+    const size_t plen = ((size_t)j->w + 2 * (size_t)j->pad) * (size_t)j->c;
+    const size_t nstrips = (rowlen + MOTION_STRIP - 1) / MOTION_STRIP;
+    double *scratch = malloc((size_t)nt * MOTION_STRIP * sizeof *scratch);
+    const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
+    if (!scratch || !ptrs) {
+        free(scratch);
+        free(ptrs);
+        return nomem(err, "motion blur");
+    }
+    SA_OMP("omp parallel for schedule(static) num_threads(nt)")
+    for (size_t s = 0; s < nstrips; s++) {
+        double *acc = scratch + (size_t)thread_id() * MOTION_STRIP;
+        const double **pa = ptrs + (size_t)thread_id() * ((size_t)j->ntaps + 1);
+        const size_t m0 = s * MOTION_STRIP;
+        const size_t len = rowlen - m0 < MOTION_STRIP ? rowlen - m0 : MOTION_STRIP;
+        for (int y = 0; y < j->h; y++) {
+            for (int i = 0; i < j->ntaps; i++) {
+                int sy = y + j->t->dy[i];
+                sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
+                pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
+            }
+            tap_sum(acc, pa, m0, j->t->k, j->ntaps, len);
+            emit(ctx, y, m0, acc, len);
+        }
+    }
+    free(scratch);
+    free(ptrs);
+    return 0;
+}
+
 /* ImageMagick (Q16) sums the 16-bit quanta 257 * v with the kernel, rounds
  * to a quantum ((q + 0.5) truncated, clamped to 0..65535), and the 8-bit
- * PNG sample is floor(q / 257). */
-static void emit_imagemagick(void *ctx, int y, const double *acc)
+ * PNG sample is floor(q / 257), which is (q * 65281) >> 24 for every
+ * 16-bit q. */
+SA_CLONES
+static void emit_imagemagick(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
-    for (size_t m = 0; m < e->rowlen; m++) {
+    uint8_t *dst = e->u8 + (size_t)y * e->rowlen + m0;
+    size_t m = 0;
+#ifdef SA_VEC
+    const v8d zero = SPLAT8(0.0), top = SPLAT8(65535.0);
+    for (; m + 8 <= len; m += 8) {
+        v8d v = LD8(acc + m);
+        v = SEL8(v > zero, v, zero);
+        v = SEL8(v < top, v, top);
+        v8u q = (v8u)__builtin_convertvector(v + SPLAT8(0.5), v8i);
+        q = (q * 65281u) >> 24;
+        v8b b = __builtin_convertvector(q, v8b);
+        memcpy(dst + m, &b, sizeof b);
+    }
+#endif
+    for (; m < len; m++) {
         double v = acc[m];
         unsigned q = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)(v + 0.5);
         dst[m] = (uint8_t)(q / 257u);
@@ -661,20 +1014,14 @@ static void emit_imagemagick(void *ctx, int y, const double *acc)
 }
 
 /* imagecorruptions: clip to [0, 255], then numpy's uint8 truncation */
-static void emit_truncate(void *ctx, int y, const double *acc)
+static void emit_truncate(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    uint8_t *dst = e->u8 + (size_t)y * e->rowlen;
-    for (size_t m = 0; m < e->rowlen; m++) {
-        double v = acc[m];
-        dst[m] = !(v > 0.0) ? 0 : v >= 255.0 ? 255 : (uint8_t)v;
-    }
+    sa__store_u8(e->u8 + (size_t)y * e->rowlen + m0, acc, len, 1.0);
 }
 
-static void emit_copy(void *ctx, int y, const double *acc)
+static void emit_copy(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    emit_ctx *e = ctx;
-    memcpy(e->f64 + (size_t)y * e->rowlen, acc, e->rowlen * sizeof *acc);
+    memcpy(e->f64 + (size_t)y * e->rowlen + m0, acc, len * sizeof *acc);
 }
 
 static int max_abs_dx(const motion_taps *t, int ntaps)
@@ -864,6 +1211,8 @@ typedef struct corr_taps {
     double *w;
 } corr_taps;
 
+#define CORR_STRIP 128
+
 int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
                         int kh, int kw, sa_error *err)
 {
@@ -872,7 +1221,7 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     const size_t padlen = ((size_t)w + 2 * (size_t)kw) * (size_t)c;
     const size_t kk = (size_t)km * (size_t)kn;
     const int sym = kernel_symmetric(k, km, kn);
-    const int nrows = sym ? kh + 1 : 0; /* folded rows per thread */
+    const int nrows = sym ? kh + 1 : 0; /* centre and folded rows per thread */
     const int nthr = (size_t)h * rowlen >= PAR_MIN ? max_threads() : 1;
     corr_taps t = {0};
     t.row = malloc(kk * sizeof *t.row);
@@ -882,7 +1231,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     unsigned char *row_used = calloc((size_t)kh + 1, 1);
     /* every input row padded horizontally with the reflect-101 rule */
     double *pad = malloc((size_t)h * padlen * sizeof *pad);
-    double *fold = malloc(((size_t)nthr * nrows + 1) * padlen * sizeof *fold);
+    const size_t flen = (size_t)CORR_STRIP + 2 * (size_t)kw * (size_t)c; /* folded strip */
+    double *fold = malloc(((size_t)nthr * nrows + 1) * flen * sizeof *fold);
     const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
     if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
         free(row_used);
@@ -920,48 +1270,53 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
                 t.n++;
             }
     }
+    const size_t nstrips = (rowlen + CORR_STRIP - 1) / CORR_STRIP;
     SA_OMP("omp parallel num_threads(nthr)")
     {
         const int id = thread_id();
         const double **pa = ptrs + (size_t)id * 2 * (kk + 1), **pb = pa + kk + 1;
-        double *v = fold + (size_t)id * nrows * padlen;
-        SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            const double *src = in + (size_t)y * rowlen;
-            double *p = pad + (size_t)y * padlen;
-            for (int x = -kw; x < w + kw; x++) {
-                const double *q = src + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * c;
-                for (int ch = 0; ch < c; ch++)
-                    p[(size_t)(x + kw) * c + ch] = q[ch];
+        double *v = fold + (size_t)id * nrows * flen;
+        /* symmetric: row 0 of v holds the centre row, row i the folded
+         * pair, so the tap operands sit at fixed places */
+        if (sym)
+            for (int q = 0; q < t.n; q++) {
+                pa[q] = v + (size_t)t.row[q] * flen + (size_t)t.xa[q] * c;
+                pb[q] = v + (size_t)t.row[q] * flen + (size_t)t.xb[q] * c;
             }
-        }
         SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++) {
-            double *acc = out + (size_t)y * rowlen;
-            if (sym) {
-                const double *p0 = pad + (size_t)y * padlen;
-                for (int i = 1; i <= kh; i++) {
-                    if (!row_used[i])
-                        continue;
-                    const double *a =
-                        pad + (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
-                    const double *b =
-                        pad + (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
-                    add_rows(v + (size_t)i * padlen, a, b, padlen);
+        for (int y = 0; y < h; y++)
+            pad_row_f64(pad + (size_t)y * padlen, in + (size_t)y * rowlen, w, c, kw,
+                        SA__BORDER_REFLECT101);
+        /* a strip of columns at a time, down the rows: the rows of the
+         * window, cut to the strip, stay cached */
+        SA_OMP("omp for schedule(static)")
+        for (size_t s = 0; s < nstrips; s++) {
+            const size_t m0 = s * CORR_STRIP;
+            const size_t len = rowlen - m0 < CORR_STRIP ? rowlen - m0 : CORR_STRIP;
+            const size_t span = len + 2 * (size_t)kw * (size_t)c; /* padded values read */
+            for (int y = 0; y < h; y++) {
+                double *acc = out + (size_t)y * rowlen + m0;
+                if (sym) {
+                    memcpy(v, pad + (size_t)y * padlen + m0, span * sizeof *v);
+                    for (int i = 1; i <= kh; i++) {
+                        if (!row_used[i])
+                            continue;
+                        const double *ra = pad +
+                            (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
+                        const double *rb = pad +
+                            (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
+                        add_rows(v + (size_t)i * flen, ra + m0, rb + m0, span);
+                    }
+                    pair_sum(acc, pa, pb, 0, t.w, t.n, len);
+                } else {
+                    for (int q = 0; q < t.n; q++)
+                        pa[q] = pad +
+                                (size_t)sa__border_index(y + t.row[q] - kh, h,
+                                                         SA__BORDER_REFLECT101) *
+                                    padlen +
+                                m0 + (size_t)t.xa[q] * c;
+                    tap_sum(acc, pa, 0, t.w, t.n, len);
                 }
-                for (int q = 0; q < t.n; q++) {
-                    const double *r = t.row[q] ? v + (size_t)t.row[q] * padlen : p0;
-                    pa[q] = r + (size_t)t.xa[q] * c;
-                    pb[q] = r + (size_t)t.xb[q] * c;
-                }
-                pair_sum(acc, pa, pb, t.w, t.n, rowlen);
-            } else {
-                for (int q = 0; q < t.n; q++)
-                    pa[q] = pad +
-                            (size_t)sa__border_index(y + t.row[q] - kh, h, SA__BORDER_REFLECT101) *
-                                padlen +
-                            (size_t)t.xa[q] * c;
-                tap_sum(acc, pa, t.w, t.n, rowlen);
             }
         }
     }

@@ -9,9 +9,11 @@
 #ifndef SA_CORRUPTIONS_FILTERS_H
 #define SA_CORRUPTIONS_FILTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
+#include "rng.h"
 
 typedef enum sa__border {
     SA__BORDER_NEAREST = 0,  /* a a | a b c      (edge replicate) */
@@ -69,6 +71,16 @@ int sa__clipped_zoom_f64(double *out, const double *in, int h, int w, int c, dou
 int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double radius,
                        double sigma, double angle_deg, sa_error *err);
 
+/* out[i] = x[i] * scale clipped to [0, 255] and truncated (NaN gives 0):
+ * with scale 255 on [0, 1] data, np.uint8(np.clip(x, 0, 1) * 255). */
+void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
+/* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
+void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
+
+/* n successive sa_rng_randint(r, lo, hi) draws (lo < hi, hi - lo <= 2^31),
+ * the same numbers in the same order, without a call per draw. */
+void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi);
+
 /* ---- variants and lower-level pieces ------------------------------------------ */
 
 /* What clipped_zoom keeps of the zoomed crop: the centred h x w window
@@ -94,6 +106,10 @@ int sa__clipped_zoom_add_f32(float *acc, const float *in, int h, int w, int c, d
                              sa__zoom_trim trim, sa_error *err);
 int sa__clipped_zoom_add_f64(double *acc, const double *in, int h, int w, int c, double z,
                              sa__zoom_trim trim, sa_error *err);
+/* sa__clipped_zoom_add_f32 with the float32 input values already held as
+ * float64 (saves converting them on every call). */
+int sa__clipped_zoom_add_f32_wide(float *acc, const double *in, int h, int w, int c, double z,
+                                  sa__zoom_trim trim, sa_error *err);
 
 /* Size of the zoomed crop along one axis of length n: crop ch = ceil(n / z),
  * zoomed size round-half-even(ch * z). */

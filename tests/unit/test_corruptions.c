@@ -1638,6 +1638,127 @@ static void test_clipped_zoom_values(void **state)
     free(outd);
 }
 
+/* scipy's order-1 zoom restricted to the kept window, value by value in
+ * the order the filter promises (see filters.h), as a check of the
+ * vectorised runs: same bits, for both trims, sizes around the vector
+ * width and factors from 1 to 2. */
+static void naive_zoom_axis(int n, double z, int trim, int *i0, int *i1, double *w0, double *w1,
+                            int *valid)
+{
+    int ch, m;
+    sa__clipped_zoom_sizes(n, z, &ch, &m);
+    int top = (n - ch) / 2, t0 = trim == SA__ZOOM_TRIM_CENTRED ? (m - n) / 2 : 0;
+    double zoom = m > 1 ? (double)(ch - 1) / (double)(m - 1) : 1.0;
+    for (int o = 0; o < n; o++) {
+        int oo = o + t0;
+        double cc = (double)oo * zoom;
+        valid[o] = !(oo >= m || cc > (double)(ch - 1));
+        double fl = floor(cc);
+        int s0 = (int)fl, s1 = s0 + 1;
+        if (s1 >= ch)
+            s1 = ch > 1 ? 2 * ch - 2 - s1 : 0;
+        w0[o] = 1.0 - (cc - fl);
+        w1[o] = 1.0 - w0[o];
+        i0[o] = top + s0;
+        i1[o] = top + s1;
+    }
+}
+
+static void test_clipped_zoom_exact(void **state)
+{
+    (void)state;
+    const int sizes[][3] = {{1, 1, 3}, {5, 7, 1}, {9, 13, 3}, {24, 31, 3}, {40, 47, 1}, {33, 64, 3}};
+    const double zs[] = {1.0, 1.01, 1.06, 1.13, 1.3, 1.75, 2.0};
+    sa_error e = {0};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        const int h = sizes[si][0], w = sizes[si][1], c = sizes[si][2];
+        const size_t n = (size_t)h * w * c;
+        double *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
+        double *ref = malloc(n * sizeof *ref);
+        float *inf = malloc(n * sizeof *inf), *acc = malloc(n * sizeof *acc);
+        float *acc2 = malloc(n * sizeof *acc2), *reff = malloc(n * sizeof *reff);
+        int *ri0 = malloc(h * sizeof(int)), *ri1 = malloc(h * sizeof(int)), *rv = malloc(h * sizeof(int));
+        int *ci0 = malloc(w * sizeof(int)), *ci1 = malloc(w * sizeof(int)), *cv = malloc(w * sizeof(int));
+        double *rw0 = malloc(h * sizeof(double)), *rw1 = malloc(h * sizeof(double));
+        double *cw0 = malloc(w * sizeof(double)), *cw1 = malloc(w * sizeof(double));
+        uint32_t s = 11 + (uint32_t)si;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1664525u + 1013904223u;
+            inf[i] = (float)((s >> 8) / 16777216.0);
+            in[i] = inf[i];
+        }
+        for (size_t zi = 0; zi < sizeof zs / sizeof *zs; zi++)
+            for (int trim = 0; trim < 2; trim++) {
+                naive_zoom_axis(h, zs[zi], trim, ri0, ri1, rw0, rw1, rv);
+                naive_zoom_axis(w, zs[zi], trim, ci0, ci1, cw0, cw1, cv);
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++)
+                        for (int k = 0; k < c; k++) {
+                            const size_t o = ((size_t)y * w + x) * c + k;
+                            reff[o] = acc[o] = acc2[o] = 0.25f * inf[o];
+                            ref[o] = 0.0;
+                            if (!rv[y] || !cv[x])
+                                continue;
+                            const double *r0 = in + (size_t)ri0[y] * w * c;
+                            const double *r1 = in + (size_t)ri1[y] * w * c;
+                            double t = 0.0;
+                            t += (r0[(size_t)ci0[x] * c + k] * rw0[y]) * cw0[x];
+                            t += (r0[(size_t)ci1[x] * c + k] * rw0[y]) * cw1[x];
+                            t += (r1[(size_t)ci0[x] * c + k] * rw1[y]) * cw0[x];
+                            t += (r1[(size_t)ci1[x] * c + k] * rw1[y]) * cw1[x];
+                            ref[o] = t;
+                            reff[o] += (float)t;
+                        }
+                assert_int_equal(
+                    sa__clipped_zoom_ex_f64(out, in, h, w, c, zs[zi], (sa__zoom_trim)trim, &e), 0);
+                assert_memory_equal(out, ref, n * sizeof *out);
+                assert_int_equal(
+                    sa__clipped_zoom_add_f32(acc, inf, h, w, c, zs[zi], (sa__zoom_trim)trim, &e), 0);
+                assert_memory_equal(acc, reff, n * sizeof *acc);
+                assert_int_equal(sa__clipped_zoom_add_f32_wide(acc2, in, h, w, c, zs[zi],
+                                                               (sa__zoom_trim)trim, &e),
+                                 0);
+                assert_memory_equal(acc2, reff, n * sizeof *acc2);
+            }
+        free(in);
+        free(out);
+        free(ref);
+        free(inf);
+        free(acc);
+        free(acc2);
+        free(reff);
+        free(ri0);
+        free(ri1);
+        free(rv);
+        free(ci0);
+        free(ci1);
+        free(cv);
+        free(rw0);
+        free(rw1);
+        free(cw0);
+        free(cw1);
+    }
+}
+
+/* The bulk draw gives sa_rng_randint's numbers and leaves the stream where
+ * the single draws leave it, for both generators. */
+static void test_randint_fill(void **state)
+{
+    (void)state;
+    const int ranges[][2] = {{-1, 1}, {-2, 2}, {-3, 3}, {-4, 4}, {0, 1}, {5, 6}, {-7, 10}, {0, 256}};
+    int got[300];
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t ri = 0; ri < sizeof ranges / sizeof *ranges; ri++) {
+            sa_rng a, b;
+            sa_rng_seed(&a, (sa_rng_kind)kind, 40 + ri);
+            sa_rng_seed(&b, (sa_rng_kind)kind, 40 + ri);
+            sa__randint_fill(&a, got, 300, ranges[ri][0], ranges[ri][1]);
+            for (int i = 0; i < 300; i++)
+                assert_int_equal(got[i], (int)sa_rng_randint(&b, ranges[ri][0], ranges[ri][1]));
+            assert_int_equal(sa_rng_u32(&a), sa_rng_u32(&b));
+        }
+}
+
 static void test_motion_kernel(void **state)
 {
     (void)state;
@@ -1911,6 +2032,8 @@ int main(void)
         cmocka_unit_test(test_motion_impulse),
         cmocka_unit_test(test_gaussian_blur_severity),
         cmocka_unit_test(test_glass_blur_local),
+        cmocka_unit_test(test_clipped_zoom_exact),
+        cmocka_unit_test(test_randint_fill),
         cmocka_unit_test(test_blur_deterministic_threads),
         cmocka_unit_test(test_blur_flat),
         cmocka_unit_test(test_blur_shapes),

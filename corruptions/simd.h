@@ -1,0 +1,50 @@
+/* simd.h - vector helpers of the filter kernels (internal).
+ *
+ * Kernels that must round exactly like their scalar form use these: every
+ * operation is lane by lane (add, multiply, compare, convert), never fused,
+ * so each lane computes one output value with the scalar code's operations
+ * in the scalar code's order, whatever the instruction set.
+ */
+#ifndef SA_CORRUPTIONS_SIMD_H
+#define SA_CORRUPTIONS_SIMD_H
+
+/* x86-64 builds with GCC also compile the inner cores below for AVX-512 and
+ * AVX2 and pick the variant at load time. The cores only add and multiply
+ * lane by lane (no fused multiply-add: the build is ISO C, so
+ * -ffp-contract=off), so every variant rounds exactly like the scalar code
+ * and gives the same bytes. Defining SA_NO_CPU_DISPATCH builds the
+ * baseline variant only (to check that it gives those bytes too). */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
+    defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
+#define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define SA_CLONES
+#endif
+
+/* Eight doubles handled as one value: GCC's generic vectors become one
+ * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
+ * Loads and stores assume no alignment beyond the element's. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SA_VEC 1
+typedef double v8d __attribute__((vector_size(64)));
+typedef double v8d_u __attribute__((vector_size(64), aligned(8)));
+typedef long long v8l __attribute__((vector_size(64)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef unsigned v8u __attribute__((vector_size(32)));
+typedef unsigned char v8b __attribute__((vector_size(8)));
+#define LD8(p) (*(const v8d_u *)(const void *)(p))
+#define ST8(p, v) (*(v8d_u *)(void *)(p) = (v))
+#define SPLAT8(x) ((v8d){(x), (x), (x), (x), (x), (x), (x), (x)})
+/* a where the mask m (a comparison result) is set, else b */
+#define SEL8(m, a, b) ((v8d)(((v8l)(a) & (m)) | ((v8l)(b) & ~(m))))
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8f_u __attribute__((vector_size(32), aligned(4)));
+typedef int v8i_u __attribute__((vector_size(32), aligned(4)));
+#define LD8F(p) (*(const v8f_u *)(const void *)(p))
+#define ST8F(p, v) (*(v8f_u *)(void *)(p) = (v))
+#define SPLAT8F(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
+/* the same select on eight floats (m from a float comparison) */
+#define SEL8F(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
+#endif
+
+#endif
