@@ -718,18 +718,22 @@ static void hsv_paths_agree(const uint8_t *px, size_t n, uint8_t *want, uint8_t 
 static void test_hsv_vector_paths(void **state)
 {
     (void)state;
-    const size_t cube = (size_t)1 << 24;
-    uint8_t *px = malloc(3 * cube), *want = malloc(3 * cube), *got = malloc(3 * cube);
+    const size_t chunk = (size_t)1 << 21; /* the cube in 8 slices of 2^21 colours */
+    uint8_t *px = malloc(3 * chunk), *want = malloc(3 * chunk), *got = malloc(3 * chunk);
     assert_non_null(px);
     assert_non_null(want);
     assert_non_null(got);
-    for (size_t i = 0; i < cube; i++) {
-        px[3 * i] = (uint8_t)(i >> 16);
-        px[3 * i + 1] = (uint8_t)(i >> 8);
-        px[3 * i + 2] = (uint8_t)i;
+    for (size_t c0 = 0; c0 < (size_t)1 << 24; c0 += chunk) {
+        for (size_t i = 0; i < chunk; i++) {
+            const size_t c = c0 + i;
+            px[3 * i] = (uint8_t)(c >> 16);
+            px[3 * i + 1] = (uint8_t)(c >> 8);
+            px[3 * i + 2] = (uint8_t)c;
+        }
+        hsv_paths_agree(px, chunk, want, got, 0, sa__brightness_c[0][2], 0.0);
+        hsv_paths_agree(px, chunk, want, got, 1, sa__saturate_ab[0][4][0],
+                        sa__saturate_ab[0][4][1]);
     }
-    hsv_paths_agree(px, cube, want, got, 0, sa__brightness_c[0][2], 0.0);
-    hsv_paths_agree(px, cube, want, got, 1, sa__saturate_ab[0][4][0], sa__saturate_ab[0][4][1]);
 
     size_t n = 0;
     for (int x = 0; x < 256; x++)
