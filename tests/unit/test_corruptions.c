@@ -1,9 +1,11 @@
 #include <math.h>
 
+#include "color.h"
 #include "corruptions.h"
 #include "filters.h"
 #include "internal.h"
 #include "params.h"
+#include "simd.h"
 #include "test.h"
 #include "weather.h"
 
@@ -675,6 +677,101 @@ static void test_brightness_saturate_hsv(void **state)
     sa_image_free(o);
     sa_image_free(black);
     sa_image_free(grey);
+}
+
+/* Runs the HSV edit along every vector path this build and CPU have and
+ * checks each against the scalar path, byte for byte. The default path is
+ * the one of the most lanes that runs. */
+static void hsv_paths_agree(const uint8_t *px, size_t n, uint8_t *want, uint8_t *got,
+                            int saturate, double a, double b)
+{
+    assert_int_equal(sa__hsv_edit_rgb(want, px, n, saturate, a, b, SA__HSV_SCALAR),
+                     SA__HSV_SCALAR);
+    const sa__hsv_path paths[] = {SA__HSV_LANES2, SA__HSV_LANES4, SA__HSV_LANES8};
+    sa__hsv_path most = SA__HSV_SCALAR;
+    for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++) {
+        sa__hsv_path took = sa__hsv_edit_rgb(got, px, n, saturate, a, b, paths[k]);
+        assert_true(took == paths[k] || took == SA__HSV_SCALAR);
+        if (took != SA__HSV_SCALAR)
+            most = took;
+        if (memcmp(got, want, 3 * n) == 0)
+            continue;
+        for (size_t i = 0; i < 3 * n; i++)
+            if (got[i] != want[i])
+                fail_msg("%s a=%g b=%g path %d: pixel (%d, %d, %d) channel %d gives %d, scalar %d",
+                         saturate ? "saturate" : "brightness", a, b, (int)took, px[i - i % 3],
+                         px[i - i % 3 + 1], px[i - i % 3 + 2], (int)(i % 3), got[i], want[i]);
+    }
+#ifdef SA_VEC
+    assert_int_not_equal(most, SA__HSV_SCALAR);
+#endif
+    const size_t m = n < 100 ? n : 100;
+    assert_int_equal(sa__hsv_edit_rgb(got, px, m, saturate, a, b, SA__HSV_BEST), most);
+    assert_memory_equal(got, want, 3 * m);
+}
+
+/* The vector paths of brightness and saturate against the scalar one: all
+ * 2^24 colours at one severity of each, and for every severity of both
+ * tables the colours with two or three equal channels (the hue's tie
+ * rules, greys), the extremes and a million random ones. Pixel counts are
+ * not multiples of the lane counts, so partial blocks are covered too. */
+static void test_hsv_vector_paths(void **state)
+{
+    (void)state;
+    const size_t chunk = (size_t)1 << 21; /* the cube in 8 slices of 2^21 colours */
+    uint8_t *px = malloc(3 * chunk), *want = malloc(3 * chunk), *got = malloc(3 * chunk);
+    assert_non_null(px);
+    assert_non_null(want);
+    assert_non_null(got);
+    for (size_t c0 = 0; c0 < (size_t)1 << 24; c0 += chunk) {
+        for (size_t i = 0; i < chunk; i++) {
+            const size_t c = c0 + i;
+            px[3 * i] = (uint8_t)(c >> 16);
+            px[3 * i + 1] = (uint8_t)(c >> 8);
+            px[3 * i + 2] = (uint8_t)c;
+        }
+        hsv_paths_agree(px, chunk, want, got, 0, sa__brightness_c[0][2], 0.0);
+        hsv_paths_agree(px, chunk, want, got, 1, sa__saturate_ab[0][4][0],
+                        sa__saturate_ab[0][4][1]);
+    }
+
+    size_t n = 0;
+    for (int x = 0; x < 256; x++)
+        for (int y = 0; y < 256; y++) {
+            const uint8_t ties[3][3] = {{x, x, y}, {x, y, x}, {y, x, x}};
+            for (int t = 0; t < 3; t++, n++)
+                memcpy(px + 3 * n, ties[t], 3);
+        }
+    const uint8_t ends[] = {0, 1, 2, 127, 128, 253, 254, 255};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 8; k++, n++) {
+                px[3 * n] = ends[i];
+                px[3 * n + 1] = ends[j];
+                px[3 * n + 2] = ends[k];
+            }
+    uint64_t z = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 1000003; i++, n++) {
+        z ^= z << 13;
+        z ^= z >> 7;
+        z ^= z << 17;
+        px[3 * n] = (uint8_t)(z >> 16);
+        px[3 * n + 1] = (uint8_t)(z >> 32);
+        px[3 * n + 2] = (uint8_t)(z >> 48);
+    }
+    for (int tab = 0; tab < 2; tab++)
+        for (int sev = 1; sev <= 5; sev++) {
+            hsv_paths_agree(px, n, want, got, 0, sa__brightness_c[tab][sev - 1], 0.0);
+            const double *ab = sa__saturate_ab[tab][sev - 1];
+            hsv_paths_agree(px, n, want, got, 1, ab[0], ab[1]);
+        }
+    /* a handful of pixels: only a partial block */
+    for (size_t m = 1; m <= 9; m++)
+        hsv_paths_agree(px + 3 * (n - m), m, want, got, 1, sa__saturate_ab[0][4][0],
+                        sa__saturate_ab[0][4][1]);
+    free(px);
+    free(want);
+    free(got);
 }
 
 /* Speckle: y = x + x n, n ~ N(0, c^2): on flat grey the spread is x c 255. */
@@ -2012,6 +2109,7 @@ int main(void)
         cmocka_unit_test(test_elastic_constant_image),
         cmocka_unit_test(test_geometric_channels_independent),
         cmocka_unit_test(test_brightness_saturate_hsv),
+        cmocka_unit_test(test_hsv_vector_paths),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
         cmocka_unit_test(test_fog_formula),
