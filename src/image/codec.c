@@ -39,6 +39,29 @@ static void jpeg_on_message(j_common_ptr cinfo, int level)
     }
 }
 
+/* Read the header and start decompressing `buf` into `desired` channels
+ * (0: the file's own, grey or RGB) with Pillow's IDCT; *want gets the
+ * channel count. Called after the caller's setjmp: a libjpeg error jumps
+ * back there. On a size this library refuses, destroys cinfo and fails. */
+static int jpeg_begin(struct jpeg_decompress_struct *cinfo, const void *buf, size_t size,
+                      int desired, const char *name, int *want, sa_error *err)
+{
+    jpeg_create_decompress(cinfo);
+    jpeg_mem_src(cinfo, (const unsigned char *)buf, (unsigned long)size);
+    jpeg_read_header(cinfo, TRUE);
+    int grey_file = cinfo->jpeg_color_space == JCS_GRAYSCALE;
+    *want = desired ? desired : (grey_file ? 1 : 3);
+    cinfo->out_color_space = *want == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo->dct_method = JDCT_ISLOW; /* Pillow's default, for identical pixels */
+    jpeg_start_decompress(cinfo);
+    int w = (int)cinfo->output_width, h = (int)cinfo->output_height;
+    if (!sa_image_dims_valid(w, h, *want) || (int)cinfo->output_components != *want) {
+        jpeg_destroy_decompress(cinfo);
+        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
+    }
+    return 0;
+}
+
 static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired, const char *name,
                        int strict, sa_error *err)
 {
@@ -54,19 +77,11 @@ static int decode_jpeg(sa_image **out, const void *buf, size_t size, int desired
         sa_image_free(im);
         return sa_error_set(err, SA_EFORMAT, "image", "%s: bad JPEG: %s", name, jerr.msg);
     }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, (const unsigned char *)buf, (unsigned long)size);
-    jpeg_read_header(&cinfo, TRUE);
-    int grey_file = cinfo.jpeg_color_space == JCS_GRAYSCALE;
-    int want = desired ? desired : (grey_file ? 1 : 3);
-    cinfo.out_color_space = want == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    cinfo.dct_method = JDCT_ISLOW; /* Pillow's default, for identical pixels */
-    jpeg_start_decompress(&cinfo);
+    int want = 0;
+    int rc0 = jpeg_begin(&cinfo, buf, size, desired, name, &want, err);
+    if (rc0 < 0)
+        return rc0;
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
-    if (!sa_image_dims_valid(w, h, want) || (int)cinfo.output_components != want) {
-        jpeg_destroy_decompress(&cinfo);
-        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
-    }
     sa_image *tmp;
     if (sa_image_new(&tmp, w, h, want, err) < 0) {
         jpeg_destroy_decompress(&cinfo);
@@ -177,19 +192,11 @@ static int decode_jpeg_geometry(sa_image **out, const void *buf, size_t size, in
         sa_image_free(win);
         return sa_error_set(err, SA_EFORMAT, "image", "%s: bad JPEG: %s", name, jerr.msg);
     }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, (const unsigned char *)buf, (unsigned long)size);
-    jpeg_read_header(&cinfo, TRUE);
-    int grey_file = cinfo.jpeg_color_space == JCS_GRAYSCALE;
-    int want = desired ? desired : (grey_file ? 1 : 3);
-    cinfo.out_color_space = want == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    cinfo.dct_method = JDCT_ISLOW; /* Pillow's default, for identical pixels */
-    jpeg_start_decompress(&cinfo);
+    int want = 0;
+    int rc0 = jpeg_begin(&cinfo, buf, size, desired, name, &want, err);
+    if (rc0 < 0)
+        return rc0;
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
-    if (!sa_image_dims_valid(w, h, want) || (int)cinfo.output_components != want) {
-        jpeg_destroy_decompress(&cinfo);
-        return sa_error_set(err, SA_EFORMAT, "image", "%s: unsupported JPEG size %dx%d", name, w, h);
-    }
     geo_plan p;
     sa_image *im = NULL;
     sa__resampler *r = NULL;
