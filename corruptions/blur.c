@@ -46,7 +46,7 @@ static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
 static double *to_unit_f64(const sa_image *in)
 {
     const size_t n = sa_image_size(in);
-    double *x = malloc(n * sizeof *x);
+    double *x = sa__alloc_f64(n);
     if (x)
         bytes_to_unit(x, in->data, n);
     return x;
@@ -81,7 +81,7 @@ int sa__defocus_blur(sa_image *out, const sa_image *in, sa_corrupt_params table,
     float *kf = malloc(kk * sizeof *kf);
     double *kd = malloc(kk * sizeof *kd);
     double *x = to_unit_f64(in);
-    double *y = malloc(n * sizeof *y);
+    double *y = sa__alloc_f64(n);
     if (!kf || !kd || !x || !y) {
         rc = nomem(err, "defocus_blur");
         goto done;
@@ -101,8 +101,8 @@ int sa__defocus_blur(sa_image *out, const sa_image *in, sa_corrupt_params table,
 done:
     free(kf);
     free(kd);
-    free(x);
-    free(y);
+    sa__free_f64(x);
+    sa__free_f64(y);
     return rc;
 }
 
@@ -173,7 +173,7 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
         goto done;
     store_u8(out, x);
 done:
-    free(x);
+    sa__free_f64(x);
     return rc;
 }
 
@@ -299,6 +299,6 @@ int sa__gaussian_blur(sa_image *out, const sa_image *in, sa_corrupt_params table
                                      err);
     if (rc == 0)
         store_u8(out, x);
-    free(x);
+    sa__free_f64(x);
     return rc;
 }

@@ -206,9 +206,14 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
 
 /* ---- random offsets ------------------------------------------------------ */
 
-/* NumPy's legacy bounded draw for a range below 2^32, as sa_rng_randint
- * makes it: 32-bit words masked to the range's bit width, rejected while
- * above the range. The mask is formed once for all n draws. */
+/* Bounded integers in bulk. The numpy kind replays NumPy's legacy draw, as
+ * sa_rng_randint makes it: 32-bit words masked to the range's bit width,
+ * rejected while above the range (the mask is formed once for all n draws).
+ * The fast kind runs the same masked rejection on k-bit pieces of 64-bit
+ * words (k the range's bit width, 64 / k pieces per word, the leftover
+ * bits dropped): each piece is uniform on [0, 2^k) and independent of the
+ * others, so every draw is uniform on [lo, hi) and independent, with one
+ * generator step per 64 / k pieces instead of one per draw. */
 void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
 {
     const uint32_t range = (uint32_t)((int64_t)hi - 1 - lo);
@@ -223,6 +228,30 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
     mask |= mask >> 4;
     mask |= mask >> 8;
     mask |= mask >> 16;
+    if (r->kind == SA_RNG_FAST) {
+        int k = 0;
+        while (k < 32 && (mask >> k) != 0)
+            k++;
+        const int per_word = 64 / k;
+        sa_rng_stream st = sa_rng_stream_take(r);
+        uint64_t word = 0;
+        int left = 0; /* pieces left in word */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t v;
+            do {
+                if (left == 0) {
+                    word = sa_rng_stream_next(&st);
+                    left = per_word;
+                }
+                v = (uint32_t)word & mask;
+                word >>= k;
+                left--;
+            } while (v > range);
+            out[i] = (int)((int64_t)lo + v);
+        }
+        sa_rng_stream_give(r, &st);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t v;
         do
@@ -354,13 +383,13 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
     double *wo = malloc((size_t)np * sizeof *wo);
     const int nt = n >= PAR_MIN ? max_threads() : 1;
     const size_t padlen = ((size_t)w + 2 * (size_t)r) * (size_t)c;
-    double *tmp = malloc(n * sizeof *tmp);
+    double *tmp = sa__alloc_f64(n);
     double *scratch = malloc((size_t)nt * padlen * sizeof *scratch);
     const double **ptrs = malloc((size_t)nt * 2 * (size_t)np * sizeof *ptrs);
     if (!wt || !wo || !tmp || !scratch || !ptrs) {
         free(wt);
         free(wo);
-        free(tmp);
+        sa__free_f64(tmp);
         free(scratch);
         free(ptrs);
         return nomem(err, "gaussian filter");
@@ -422,7 +451,7 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
     }
     free(wt);
     free(wo);
-    free(tmp);
+    sa__free_f64(tmp);
     free(scratch);
     free(ptrs);
     return 0;
@@ -451,7 +480,7 @@ int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, do
             memmove(out, in, n * sizeof *out);
         return 0;
     }
-    double *d = n ? malloc(n * sizeof *d) : NULL;
+    double *d = n ? sa__alloc_f64(n) : NULL;
     if (!d)
         return n ? nomem(err, "gaussian filter") : 0;
     for (size_t i = 0; i < n; i++)
@@ -460,7 +489,7 @@ int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, do
     if (rc == 0)
         for (size_t i = 0; i < n; i++)
             out[i] = (float)d[i];
-    free(d);
+    sa__free_f64(d);
     return rc;
 }
 
@@ -1230,9 +1259,9 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     t.w = malloc(kk * sizeof *t.w);
     unsigned char *row_used = calloc((size_t)kh + 1, 1);
     /* every input row padded horizontally with the reflect-101 rule */
-    double *pad = malloc((size_t)h * padlen * sizeof *pad);
+    double *pad = sa__alloc_f64((size_t)h * padlen);
     const size_t flen = (size_t)CORR_STRIP + 2 * (size_t)kw * (size_t)c; /* folded strip */
-    double *fold = malloc(((size_t)nthr * nrows + 1) * flen * sizeof *fold);
+    double *fold = sa__alloc_f64(((size_t)nthr * nrows + 1) * flen);
     const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
     if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
         free(row_used);
@@ -1240,8 +1269,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
         free(t.xa);
         free(t.xb);
         free(t.w);
-        free(pad);
-        free(fold);
+        sa__free_f64(pad);
+        sa__free_f64(fold);
         free(ptrs);
         return nomem(err, "correlate2d");
     }
@@ -1325,8 +1354,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     free(t.xa);
     free(t.xb);
     free(t.w);
-    free(pad);
-    free(fold);
+    sa__free_f64(pad);
+    sa__free_f64(fold);
     free(ptrs);
     return 0;
 }

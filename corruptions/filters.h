@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "error.h"
 #include "rng.h"
@@ -77,9 +78,36 @@ void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
 /* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 
-/* n successive sa_rng_randint(r, lo, hi) draws (lo < hi, hi - lo <= 2^31),
- * the same numbers in the same order, without a call per draw. */
+/* n draws uniform on [lo, hi) (lo < hi, hi - lo <= 2^31) without a call per
+ * draw. The numpy kind gives the numbers of n successive
+ * sa_rng_randint(r, lo, hi) calls, in order; the fast kind gives the same
+ * law (independent, uniform) from fewer generator words, a different
+ * stream. */
 void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi);
+
+/* n doubles on a 64-byte boundary (rows of widths that are multiples of
+ * eight values then start on cache lines, so whole-row vector loads do not
+ * straddle two lines); NULL when out of memory. Caller frees with
+ * sa__free_f64. (malloc with the offset kept in the byte before the block:
+ * glibc's aligned_alloc maps and unmaps large blocks on every call.) */
+static inline double *sa__alloc_f64(size_t n)
+{
+    unsigned char *raw = malloc((n ? n : 1) * sizeof(double) + 64);
+    if (!raw)
+        return NULL;
+    const size_t off = 64 - ((uintptr_t)raw & 63); /* 1 .. 64 */
+    raw[off - 1] = (unsigned char)off;
+    return (double *)(void *)(raw + off);
+}
+
+/* Frees what sa__alloc_f64 returned; NULL is a no-op. */
+static inline void sa__free_f64(double *p)
+{
+    if (p) {
+        unsigned char *q = (unsigned char *)p;
+        free(q - q[-1]);
+    }
+}
 
 /* ---- variants and lower-level pieces ------------------------------------------ */
 
