@@ -124,17 +124,13 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
     (void)opt;
     const glass_p p = glass_params[tab(table)][severity - 1];
     const int h = in->h, w = in->w, c = in->c, d = p.delta;
-    const size_t n = sa_image_size(in);
     int rc = 0;
-    double *x = to_unit_f64(in);
-    if (!x)
-        return nomem(err, "glass_blur");
-    if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
-        goto done;
-    /* np.uint8(blurred * 255): truncation. The blur of values in [0, 1] stays
-     * in [0, 1] up to rounding, so only 255 needs a guard. */
+    /* np.uint8(gaussian(x / 255.) * 255): truncation. The blur of values in
+     * [0, 1] stays in [0, 1] up to rounding, so only 255 needs a guard. */
     uint8_t *u = out->data;
-    sa__store_u8(u, x, n, 255.0);
+    if ((rc = sa__gaussian_filter_u8(u, in->data, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST,
+                                     err)) < 0)
+        return rc;
     /* Local shuffle, in place and in the reference's order: rows from H - d
      * down to d + 1, columns from W - d down to d + 1, two integers in
      * [-d, d) each (dx first). The reference writes a swap, but numpy's
@@ -142,10 +138,8 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
      * takes effect. Sequential: later copies read earlier results. */
     const int span = w - 2 * d; /* pixels per row, each drawing (dx, dy) */
     int *draws = span > 0 ? malloc(2 * (size_t)span * sizeof *draws) : NULL;
-    if (span > 0 && !draws) {
-        rc = nomem(err, "glass_blur");
-        goto done;
-    }
+    if (span > 0 && !draws)
+        return nomem(err, "glass_blur");
     for (int it = 0; it < p.iterations; it++)
         for (int yy = h - d; yy > d; yy--) {
             sa__randint_fill(rng, draws, 2 * (size_t)span, -d, d);
@@ -168,13 +162,8 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
                 }
         }
     free(draws);
-    bytes_to_unit(x, u, n);
-    if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
-        goto done;
-    store_u8(out, x);
-done:
-    sa__free_f64(x);
-    return rc;
+    /* np.clip(gaussian(x / 255.), 0, 1) * 255, stored as uint8 */
+    return sa__gaussian_filter_u8(u, u, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err);
 }
 
 /* ---- motion_blur ----------------------------------------------------------------- */
@@ -292,13 +281,7 @@ int sa__gaussian_blur(sa_image *out, const sa_image *in, sa_corrupt_params table
     (void)opt;
     (void)rng;
     const double sigma = gaussian_blur_sigma[tab(table)][severity - 1];
-    double *x = to_unit_f64(in);
-    if (!x)
-        return nomem(err, "gaussian_blur");
-    int rc = sa__gaussian_filter_f64(x, x, in->h, in->w, in->c, sigma, 4.0, SA__BORDER_NEAREST,
-                                     err);
-    if (rc == 0)
-        store_u8(out, x);
-    sa__free_f64(x);
-    return rc;
+    /* np.uint8(np.clip(gaussian(x / 255.), 0, 1) * 255) */
+    return sa__gaussian_filter_u8(out->data, in->data, in->h, in->w, in->c, sigma, 4.0,
+                                  SA__BORDER_NEAREST, err);
 }

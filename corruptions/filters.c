@@ -361,14 +361,27 @@ static void row_taps(const double **pa, const double **pb, const double *ctr, in
     }
 }
 
+/* Where the Gaussian core reads and writes: float64 arrays, or 8-bit ones
+ * (in8: the values v / 255 as float64, converted one strip of columns at a
+ * time; out8: each output row stored as trunc(clip(y * scale, 0, 255))
+ * straight from the cache instead of a float64 image). */
+typedef struct gauss_io {
+    const double *in;
+    const uint8_t *in8;
+    double *out;
+    uint8_t *out8;
+    double out_scale;
+    int as_f32; /* float32 rounding after every pass */
+} gauss_io;
+
 /* scipy's symmetric correlate1d: acc = x[i] * w0, then the pairs from the
  * outermost inwards, acc += (x[i-j] + x[i+j]) * w[j]. The vertical pass runs
  * first (axis 0), then the horizontal one; each pass stores its result in
  * the array type (as_f32: float32 rounds after every pass). Both passes
  * vectorise over contiguous values with pair_sum; the per-value operation
- * order is unchanged. `out` may equal `in`. */
-static int gaussian_core(double *out, const double *in, int h, int w, int c, double sigma,
-                         double truncate, sa__border border, int as_f32, sa_error *err)
+ * order is unchanged. The output may be the input. */
+static int gaussian_core(const gauss_io *io, int h, int w, int c, double sigma, double truncate,
+                         sa__border border, sa_error *err)
 {
     const size_t rowlen = (size_t)w * (size_t)c;
     const size_t n = rowlen * (size_t)h;
@@ -378,43 +391,75 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
                             "gaussian filter radius %g out of range (sigma %g)", rr, sigma);
     const int r = (int)rr;
     const int np = r + 1;
+    const int as_f32 = io->as_f32;
     double *wt = gauss_half_kernel(sigma, r);
     /* weights in application order: centre (halved, see pair_sum), r .. 1 */
     double *wo = malloc((size_t)np * sizeof *wo);
     const int nt = n >= PAR_MIN ? max_threads() : 1;
     const size_t padlen = ((size_t)w + 2 * (size_t)r) * (size_t)c;
+    /* per thread: the padded edge span, then (8-bit input) one strip of
+     * converted columns, then (8-bit output) one output row */
+    const size_t slen = io->in8 ? (size_t)h * STRIP : 0, olen = io->out8 ? rowlen : 0;
+    const size_t per = (padlen + slen + olen + 7) & ~(size_t)7;
     double *tmp = sa__alloc_f64(n);
-    double *scratch = malloc((size_t)nt * padlen * sizeof *scratch);
+    double *scratch = sa__alloc_f64((size_t)nt * per);
     const double **ptrs = malloc((size_t)nt * 2 * (size_t)np * sizeof *ptrs);
-    if (!wt || !wo || !tmp || !scratch || !ptrs) {
+    /* rows read by the vertical pass: rows[y * 2r + 2(j - 1) + {0, 1}] are
+     * the rows y - j and y + j under the border rule */
+    int *rows = malloc(((size_t)h * 2 * (size_t)r + 1) * sizeof *rows);
+    if (!wt || !wo || !tmp || !scratch || !ptrs || !rows) {
         free(wt);
         free(wo);
         sa__free_f64(tmp);
-        free(scratch);
+        sa__free_f64(scratch);
         free(ptrs);
+        free(rows);
         return nomem(err, "gaussian filter");
     }
     wo[0] = wt[0] * 0.5;
     for (int j = r; j >= 1; j--)
         wo[1 + r - j] = wt[j];
+    for (int y = 0; y < h; y++)
+        for (int j = 1; j <= r; j++) {
+            rows[(size_t)y * 2 * r + 2 * (j - 1)] = sa__border_index(y - j, h, border);
+            rows[(size_t)y * 2 * r + 2 * (j - 1) + 1] = sa__border_index(y + j, h, border);
+        }
+    double unit[256];
+    for (int v = 0; v < 256; v++)
+        unit[v] = v / 255.0;
     const size_t nstrips = (rowlen + STRIP - 1) / STRIP;
     SA_OMP("omp parallel num_threads(nt)")
     {
         const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
-        double *pad = scratch + (size_t)thread_id() * padlen;
+        double *pad = scratch + (size_t)thread_id() * per;
+        double *sbuf = pad + padlen, *obuf = sbuf + slen;
         /* axis 0: rows of the input combine into rows of tmp, one strip of
          * columns at a time so that the rows of the window stay cached */
         SA_OMP("omp for schedule(static)")
         for (size_t s = 0; s < nstrips; s++) {
             const size_t m0 = s * STRIP, len = rowlen - m0 < STRIP ? rowlen - m0 : STRIP;
+            /* source rows: the input's, or the strip's converted columns */
+            const double *src = io->in + m0;
+            size_t stride = rowlen;
+            if (io->in8) {
+                for (int y = 0; y < h; y++) {
+                    const uint8_t *b = io->in8 + (size_t)y * rowlen + m0;
+                    double *d = sbuf + (size_t)y * len;
+                    for (size_t m = 0; m < len; m++)
+                        d[m] = unit[b[m]];
+                }
+                src = sbuf;
+                stride = len;
+            }
             for (int y = 0; y < h; y++) {
-                pa[0] = pb[0] = in + (size_t)y * rowlen;
+                const int *ry = rows + (size_t)y * 2 * r;
+                pa[0] = pb[0] = src + (size_t)y * stride;
                 for (int j = r; j >= 1; j--) {
-                    pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
-                    pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+                    pa[1 + r - j] = src + (size_t)ry[2 * (j - 1)] * stride;
+                    pb[1 + r - j] = src + (size_t)ry[2 * (j - 1) + 1] * stride;
                 }
                 double *dst = tmp + (size_t)y * rowlen + m0;
-                pair_sum(dst, pa, pb, m0, wo, np, len);
+                pair_sum(dst, pa, pb, 0, wo, np, len);
                 if (as_f32)
                     for (size_t m = 0; m < len; m++)
                         dst[m] = (double)(float)dst[m];
@@ -425,7 +470,7 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
         SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
-            double *dst = out + (size_t)y * rowlen;
+            double *dst = io->out8 ? obuf : io->out + (size_t)y * rowlen;
             const size_t rc = (size_t)r * (size_t)c;
             if (w > 2 * r) {
                 /* interior: pixels r .. w - r - 1 */
@@ -447,13 +492,16 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
             if (as_f32)
                 for (size_t m = 0; m < rowlen; m++)
                     dst[m] = (double)(float)dst[m];
+            if (io->out8)
+                sa__store_u8(io->out8 + (size_t)y * rowlen, dst, rowlen, io->out_scale);
         }
     }
     free(wt);
     free(wo);
     sa__free_f64(tmp);
-    free(scratch);
+    sa__free_f64(scratch);
     free(ptrs);
+    free(rows);
     return 0;
 }
 
@@ -466,7 +514,27 @@ int sa__gaussian_filter_f64(double *out, const double *in, int h, int w, int c, 
             memmove(out, in, n * sizeof *out);
         return 0;
     }
-    return gaussian_core(out, in, h, w, c, sigma, truncate, border, 0, err);
+    const gauss_io io = {.in = in, .out = out};
+    return gaussian_core(&io, h, w, c, sigma, truncate, border, err);
+}
+
+int sa__gaussian_filter_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double sigma,
+                           double truncate, sa__border border, sa_error *err)
+{
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    if (!(sigma > 1e-15)) {
+        /* the copy as float64, then trunc(clip(v / 255 * 255)) */
+        double unit[256];
+        for (int v = 0; v < 256; v++)
+            unit[v] = v / 255.0;
+        for (size_t i = 0; i < n; i++) {
+            double v = unit[in[i]] * 255.0;
+            out[i] = (uint8_t)(int)(v < 255.0 ? v : 255.0);
+        }
+        return 0;
+    }
+    const gauss_io io = {.in8 = in, .out8 = out, .out_scale = 255.0};
+    return gaussian_core(&io, h, w, c, sigma, truncate, border, err);
 }
 
 /* float32 data: scipy computes in float64 and stores float32 after each
@@ -485,7 +553,8 @@ int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, do
         return n ? nomem(err, "gaussian filter") : 0;
     for (size_t i = 0; i < n; i++)
         d[i] = in[i];
-    int rc = gaussian_core(d, d, h, w, c, sigma, truncate, border, 1, err);
+    const gauss_io io = {.in = d, .out = d, .as_f32 = 1};
+    int rc = gaussian_core(&io, h, w, c, sigma, truncate, border, err);
     if (rc == 0)
         for (size_t i = 0; i < n; i++)
             out[i] = (float)d[i];

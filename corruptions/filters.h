@@ -57,6 +57,12 @@ static inline int sa__border_index(int i, int n, sa__border border)
  * sigma <= 1e-15 is copied unchanged. `out` may equal `in`. */
 int sa__gaussian_filter_f64(double *out, const double *in, int h, int w, int c, double sigma,
                             double truncate, sa__border border, sa_error *err);
+/* The same filter from 8-bit data to 8-bit data: out =
+ * trunc(clip(G(in / 255), 0, 1) * 255) with the float64 filter above, the
+ * 8-bit steps done strip by strip and row by row (no float64 image).
+ * `out` may equal `in`. */
+int sa__gaussian_filter_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double sigma,
+                           double truncate, sa__border border, sa_error *err);
 int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, double sigma,
                             double truncate, sa__border border, sa_error *err);
 
