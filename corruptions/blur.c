@@ -26,21 +26,11 @@ static int nomem(sa_error *err, const char *where)
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
 
-/* v / 255 for every 8-bit level (the same doubles as the division; a
- * table lookup instead of a division per value). */
+/* v / 255 for every 8-bit level (the same doubles as the division). */
 static void unit_table(double t[256])
 {
     for (int v = 0; v < 256; v++)
         t[v] = v / 255.0;
-}
-
-/* x / 255 as float64, the reference's first step. */
-static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
-{
-    double t[256];
-    unit_table(t);
-    for (size_t i = 0; i < n; i++)
-        x[i] = t[b[i]];
 }
 
 static double *to_unit_f64(const sa_image *in)
@@ -48,7 +38,7 @@ static double *to_unit_f64(const sa_image *in)
     const size_t n = sa_image_size(in);
     double *x = sa__alloc_f64(n);
     if (x)
-        bytes_to_unit(x, in->data, n);
+        sa__u8_to_unit(x, in->data, n);
     return x;
 }
 

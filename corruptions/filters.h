@@ -81,6 +81,8 @@ int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, dou
 /* out[i] = x[i] * scale clipped to [0, 255] and truncated (NaN gives 0):
  * with scale 255 on [0, 1] data, np.uint8(np.clip(x, 0, 1) * 255). */
 void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
+/* x[i] = b[i] / 255 as float64 (the same doubles as the division). */
+void sa__u8_to_unit(double *x, const uint8_t *b, size_t n);
 /* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 

@@ -1740,6 +1740,27 @@ static void test_clipped_zoom_exact(void **state)
     }
 }
 
+/* The 8-bit to [0, 1] conversion gives the doubles of v / 255 for every
+ * level, in the vector body and in the tail. */
+static void test_u8_to_unit(void **state)
+{
+    (void)state;
+    uint8_t b[263];
+    double x[263];
+    for (int i = 0; i < 263; i++)
+        b[i] = (uint8_t)(255 - (i * 37) % 256);
+    for (size_t n = 256; n <= 263; n++) {
+        sa__u8_to_unit(x, b, n);
+        for (size_t i = 0; i < n; i++)
+            assert_true(x[i] == b[i] / 255.0);
+    }
+    for (int v = 0; v < 256; v++)
+        b[v] = (uint8_t)v;
+    sa__u8_to_unit(x, b, 256);
+    for (int v = 0; v < 256; v++)
+        assert_true(x[v] == v / 255.0);
+}
+
 /* For the numpy kind the bulk draw gives sa_rng_randint's numbers and
  * leaves the stream where the single draws leave it. */
 static void test_randint_fill(void **state)
@@ -2083,6 +2104,7 @@ int main(void)
         cmocka_unit_test(test_gaussian_blur_severity),
         cmocka_unit_test(test_glass_blur_local),
         cmocka_unit_test(test_clipped_zoom_exact),
+        cmocka_unit_test(test_u8_to_unit),
         cmocka_unit_test(test_randint_fill),
         cmocka_unit_test(test_randint_fill_fast_law),
         cmocka_unit_test(test_blur_deterministic_threads),
