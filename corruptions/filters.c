@@ -243,6 +243,7 @@ void sa__u8_to_unit(double *x, const uint8_t *b, size_t n)
  * bits dropped): each piece is uniform on [0, 2^k) and independent of the
  * others, so every draw is uniform on [lo, hi) and independent, with one
  * generator step per 64 / k pieces instead of one per draw. */
+SA_CLONES
 void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
 {
     const uint32_t range = (uint32_t)((int64_t)hi - 1 - lo);
@@ -263,9 +264,32 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
             k++;
         const int per_word = 64 / k;
         sa_rng_stream st = sa_rng_stream_take(r);
+        size_t i = 0;
+        if (mask == range) {
+            /* a power-of-two range never rejects: whole words at a time */
+            for (; i + (size_t)per_word <= n; i += (size_t)per_word) {
+                const uint64_t word = sa_rng_stream_next(&st);
+                int *o = out + i;
+                int j = 0;
+#ifdef SA_VEC
+                typedef unsigned long long v8q __attribute__((vector_size(64)));
+                for (; j + 8 <= per_word; j += 8) {
+                    const v8q w8 = {word, word, word, word, word, word, word, word};
+                    const v8q sh = {(unsigned long long)(j * k), (unsigned long long)((j + 1) * k),
+                                    (unsigned long long)((j + 2) * k), (unsigned long long)((j + 3) * k),
+                                    (unsigned long long)((j + 4) * k), (unsigned long long)((j + 5) * k),
+                                    (unsigned long long)((j + 6) * k), (unsigned long long)((j + 7) * k)};
+                    const v8i v = __builtin_convertvector((w8 >> sh) & mask, v8i) + lo;
+                    memcpy(o + j, &v, sizeof v);
+                }
+#endif
+                for (; j < per_word; j++)
+                    o[j] = lo + (int)((uint32_t)(word >> (j * k)) & mask);
+            }
+        }
         uint64_t word = 0;
         int left = 0; /* pieces left in word */
-        for (size_t i = 0; i < n; i++) {
+        for (; i < n; i++) {
             uint32_t v;
             do {
                 if (left == 0) {
