@@ -1042,6 +1042,20 @@ static void pad_edges(double *d, int w, int c, int pad)
 {
     const size_t cc = (size_t)c;
     const double *first = d + (size_t)pad * cc, *last = d + (size_t)(pad + w - 1) * cc;
+    if (c == 3) {
+        const double f0 = first[0], f1 = first[1], f2 = first[2];
+        const double l0 = last[0], l1 = last[1], l2 = last[2];
+        double *dl = d, *dr = d + (size_t)(pad + w) * 3;
+        for (int x = 0; x < pad; x++, dl += 3, dr += 3) {
+            dl[0] = f0;
+            dl[1] = f1;
+            dl[2] = f2;
+            dr[0] = l0;
+            dr[1] = l1;
+            dr[2] = l2;
+        }
+        return;
+    }
     for (int x = 0; x < pad; x++)
         for (int k = 0; k < c; k++) {
             d[(size_t)x * cc + k] = first[k];
@@ -1104,11 +1118,22 @@ static int motion_run(const motion_job *j, int nt,
     const size_t nstrips = (rowlen + MOTION_STRIP - 1) / MOTION_STRIP;
     double *scratch = malloc((size_t)nt * MOTION_STRIP * sizeof *scratch);
     const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
-    if (!scratch || !ptrs) {
+    /* where tap i of output row y starts reading, relative to the padded
+     * image: row clamp(y + dy[i]), column offset dx[i] */
+    size_t *offs = malloc((size_t)j->h * (size_t)j->ntaps * sizeof *offs + 1);
+    if (!scratch || !ptrs || !offs) {
         free(scratch);
         free(ptrs);
+        free(offs);
         return nomem(err, "motion blur");
     }
+    for (int y = 0; y < j->h; y++)
+        for (int i = 0; i < j->ntaps; i++) {
+            int sy = y + j->t->dy[i];
+            sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
+            offs[(size_t)y * j->ntaps + i] =
+                (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
+        }
     SA_OMP("omp parallel for schedule(static) num_threads(nt)")
     for (size_t s = 0; s < nstrips; s++) {
         double *acc = scratch + (size_t)thread_id() * MOTION_STRIP;
@@ -1116,17 +1141,16 @@ static int motion_run(const motion_job *j, int nt,
         const size_t m0 = s * MOTION_STRIP;
         const size_t len = rowlen - m0 < MOTION_STRIP ? rowlen - m0 : MOTION_STRIP;
         for (int y = 0; y < j->h; y++) {
-            for (int i = 0; i < j->ntaps; i++) {
-                int sy = y + j->t->dy[i];
-                sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
-                pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
-            }
+            const size_t *oy = offs + (size_t)y * j->ntaps;
+            for (int i = 0; i < j->ntaps; i++)
+                pa[i] = j->padded + oy[i];
             tap_sum(acc, pa, m0, j->t->k, j->ntaps, len);
             emit(ctx, y, m0, acc, len);
         }
     }
     free(scratch);
     free(ptrs);
+    free(offs);
     return 0;
 }
 
