@@ -347,7 +347,7 @@ static double np_pairwise_sum(const double *a, size_t n)
 
 /* Width of the column strips that vertical passes walk down: the rows of a
  * filter window, cut to one strip, stay in the first-level cache. */
-#define STRIP 64
+#define STRIP 128
 
 /* One row of w pixels (c values each) padded by `pad` pixels on each side
  * with the border rule: dst holds (w + 2 pad) * c values. */
@@ -396,10 +396,19 @@ static double *gauss_half_kernel(double sigma, int r)
 static void pad_span_f64(double *dst, const double *src, int w, int c, int x0, int npx,
                          sa__border border)
 {
+    const size_t cc = (size_t)c;
+    /* the pixels inside the row in one copy, the others one by one */
+    const int a = x0 < 0 ? -x0 : 0;
+    const int b = x0 + npx > w ? w - x0 : npx;
+    if (b > a)
+        memcpy(dst + (size_t)a * cc, src + (size_t)(x0 + a) * cc,
+               (size_t)(b - a) * cc * sizeof *dst);
     for (int i = 0; i < npx; i++) {
-        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * (size_t)c;
+        if (i >= a && i < b)
+            continue;
+        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * cc;
         for (int k = 0; k < c; k++)
-            dst[(size_t)i * (size_t)c + k] = q[k];
+            dst[(size_t)i * cc + k] = q[k];
     }
 }
 
