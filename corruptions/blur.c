@@ -26,29 +26,19 @@ static int nomem(sa_error *err, const char *where)
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
 
-/* v / 255 for every 8-bit level (the same doubles as the division; a
- * table lookup instead of a division per value). */
+/* v / 255 for every 8-bit level (the same doubles as the division). */
 static void unit_table(double t[256])
 {
     for (int v = 0; v < 256; v++)
         t[v] = v / 255.0;
 }
 
-/* x / 255 as float64, the reference's first step. */
-static void bytes_to_unit(double *x, const uint8_t *b, size_t n)
-{
-    double t[256];
-    unit_table(t);
-    for (size_t i = 0; i < n; i++)
-        x[i] = t[b[i]];
-}
-
 static double *to_unit_f64(const sa_image *in)
 {
     const size_t n = sa_image_size(in);
-    double *x = malloc(n * sizeof *x);
+    double *x = sa__alloc_f64(n);
     if (x)
-        bytes_to_unit(x, in->data, n);
+        sa__u8_to_unit(x, in->data, n);
     return x;
 }
 
@@ -81,7 +71,7 @@ int sa__defocus_blur(sa_image *out, const sa_image *in, sa_corrupt_params table,
     float *kf = malloc(kk * sizeof *kf);
     double *kd = malloc(kk * sizeof *kd);
     double *x = to_unit_f64(in);
-    double *y = malloc(n * sizeof *y);
+    double *y = sa__alloc_f64(n);
     if (!kf || !kd || !x || !y) {
         rc = nomem(err, "defocus_blur");
         goto done;
@@ -101,8 +91,8 @@ int sa__defocus_blur(sa_image *out, const sa_image *in, sa_corrupt_params table,
 done:
     free(kf);
     free(kd);
-    free(x);
-    free(y);
+    sa__free_f64(x);
+    sa__free_f64(y);
     return rc;
 }
 
@@ -124,17 +114,13 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
     (void)opt;
     const glass_p p = glass_params[tab(table)][severity - 1];
     const int h = in->h, w = in->w, c = in->c, d = p.delta;
-    const size_t n = sa_image_size(in);
     int rc = 0;
-    double *x = to_unit_f64(in);
-    if (!x)
-        return nomem(err, "glass_blur");
-    if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
-        goto done;
-    /* np.uint8(blurred * 255): truncation. The blur of values in [0, 1] stays
-     * in [0, 1] up to rounding, so only 255 needs a guard. */
+    /* np.uint8(gaussian(x / 255.) * 255): truncation. The blur of values in
+     * [0, 1] stays in [0, 1] up to rounding, so only 255 needs a guard. */
     uint8_t *u = out->data;
-    sa__store_u8(u, x, n, 255.0);
+    if ((rc = sa__gaussian_filter_u8(u, in->data, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST,
+                                     err)) < 0)
+        return rc;
     /* Local shuffle, in place and in the reference's order: rows from H - d
      * down to d + 1, columns from W - d down to d + 1, two integers in
      * [-d, d) each (dx first). The reference writes a swap, but numpy's
@@ -142,10 +128,8 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
      * takes effect. Sequential: later copies read earlier results. */
     const int span = w - 2 * d; /* pixels per row, each drawing (dx, dy) */
     int *draws = span > 0 ? malloc(2 * (size_t)span * sizeof *draws) : NULL;
-    if (span > 0 && !draws) {
-        rc = nomem(err, "glass_blur");
-        goto done;
-    }
+    if (span > 0 && !draws)
+        return nomem(err, "glass_blur");
     for (int it = 0; it < p.iterations; it++)
         for (int yy = h - d; yy > d; yy--) {
             sa__randint_fill(rng, draws, 2 * (size_t)span, -d, d);
@@ -168,13 +152,8 @@ int sa__glass_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, i
                 }
         }
     free(draws);
-    bytes_to_unit(x, u, n);
-    if ((rc = sa__gaussian_filter_f64(x, x, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err)) < 0)
-        goto done;
-    store_u8(out, x);
-done:
-    free(x);
-    return rc;
+    /* np.clip(gaussian(x / 255.), 0, 1) * 255, stored as uint8 */
+    return sa__gaussian_filter_u8(u, u, h, w, c, p.sigma, 4.0, SA__BORDER_NEAREST, err);
 }
 
 /* ---- motion_blur ----------------------------------------------------------------- */
@@ -292,13 +271,7 @@ int sa__gaussian_blur(sa_image *out, const sa_image *in, sa_corrupt_params table
     (void)opt;
     (void)rng;
     const double sigma = gaussian_blur_sigma[tab(table)][severity - 1];
-    double *x = to_unit_f64(in);
-    if (!x)
-        return nomem(err, "gaussian_blur");
-    int rc = sa__gaussian_filter_f64(x, x, in->h, in->w, in->c, sigma, 4.0, SA__BORDER_NEAREST,
-                                     err);
-    if (rc == 0)
-        store_u8(out, x);
-    free(x);
-    return rc;
+    /* np.uint8(np.clip(gaussian(x / 255.), 0, 1) * 255) */
+    return sa__gaussian_filter_u8(out->data, in->data, in->h, in->w, in->c, sigma, 4.0,
+                                  SA__BORDER_NEAREST, err);
 }

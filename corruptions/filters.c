@@ -58,6 +58,31 @@ static void pair_sum(double *dst, const double *const *pa, const double *const *
 {
     size_t m = 0;
 #ifdef SA_VEC
+    /* 64 values at a time: the tap's pointers and weight, loaded once, serve
+     * eight vectors */
+    for (; m + 64 <= len; m += 64) {
+        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        for (int p = 0; p < np; p++) {
+            const double *a = pa[p] + off + m, *b = pb[p] + off + m;
+            const v8d wp = SPLAT8(w[p]);
+            s0 += (LD8(a) + LD8(b)) * wp;
+            s1 += (LD8(a + 8) + LD8(b + 8)) * wp;
+            s2 += (LD8(a + 16) + LD8(b + 16)) * wp;
+            s3 += (LD8(a + 24) + LD8(b + 24)) * wp;
+            s4 += (LD8(a + 32) + LD8(b + 32)) * wp;
+            s5 += (LD8(a + 40) + LD8(b + 40)) * wp;
+            s6 += (LD8(a + 48) + LD8(b + 48)) * wp;
+            s7 += (LD8(a + 56) + LD8(b + 56)) * wp;
+        }
+        ST8(dst + m, s0);
+        ST8(dst + m + 8, s1);
+        ST8(dst + m + 16, s2);
+        ST8(dst + m + 24, s3);
+        ST8(dst + m + 32, s4);
+        ST8(dst + m + 40, s5);
+        ST8(dst + m + 48, s6);
+        ST8(dst + m + 56, s7);
+    }
     for (; m + 32 <= len; m += 32) {
         v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0;
         for (int p = 0; p < np; p++) {
@@ -204,11 +229,46 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
         x[m] = (double)b[m] * scale;
 }
 
+/* b / 255 in float64, exactly the division. In base 256, b / 255 is
+ * 0.bbbb... (the byte repeated for ever), so the 64-bit integer
+ * M = b * 0x0101010101010101 holds its first 64 bits; converting M / 2 to
+ * double rounds at the 53rd significant bit like the division does (the
+ * dropped bits are never a tie, and the bits past M cannot carry across the
+ * rounding point: checked for all 256 values by the unit tests), and the
+ * scaling by 2^-63 is exact. No table lookup, so it vectorises. */
+SA_CLONES
+void sa__u8_to_unit(double *x, const uint8_t *b, size_t n)
+{
+    size_t m = 0;
+#if defined(SA_VEC) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    typedef unsigned long long v8q __attribute__((vector_size(64)));
+    const v8q shifts = {0, 8, 16, 24, 32, 40, 48, 56};
+    const v8d scale = SPLAT8(0x1p-63);
+    for (; m + 8 <= n; m += 8) {
+        unsigned long long u;
+        memcpy(&u, b + m, sizeof u);
+        v8q lanes = {u, u, u, u, u, u, u, u};
+        lanes = ((lanes >> shifts) & 0xff) * 0x0101010101010101ULL;
+        ST8(x + m, __builtin_convertvector((v8l)(lanes >> 1), v8d) * scale);
+    }
+#endif
+    for (; m < n; m++) {
+        const uint64_t q = (uint64_t)b[m] * 0x0101010101010101ULL;
+        x[m] = (double)(int64_t)(q >> 1) * 0x1p-63;
+    }
+}
+
 /* ---- random offsets ------------------------------------------------------ */
 
-/* NumPy's legacy bounded draw for a range below 2^32, as sa_rng_randint
- * makes it: 32-bit words masked to the range's bit width, rejected while
- * above the range. The mask is formed once for all n draws. */
+/* Bounded integers in bulk. The numpy kind replays NumPy's legacy draw, as
+ * sa_rng_randint makes it: 32-bit words masked to the range's bit width,
+ * rejected while above the range (the mask is formed once for all n draws).
+ * The fast kind runs the same masked rejection on k-bit pieces of 64-bit
+ * words (k the range's bit width, 64 / k pieces per word, the leftover
+ * bits dropped): each piece is uniform on [0, 2^k) and independent of the
+ * others, so every draw is uniform on [lo, hi) and independent, with one
+ * generator step per 64 / k pieces instead of one per draw. */
+SA_CLONES
 void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
 {
     const uint32_t range = (uint32_t)((int64_t)hi - 1 - lo);
@@ -223,6 +283,53 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
     mask |= mask >> 4;
     mask |= mask >> 8;
     mask |= mask >> 16;
+    if (r->kind == SA_RNG_FAST) {
+        int k = 0;
+        while (k < 32 && (mask >> k) != 0)
+            k++;
+        const int per_word = 64 / k;
+        sa_rng_stream st = sa_rng_stream_take(r);
+        size_t i = 0;
+        if (mask == range) {
+            /* a power-of-two range never rejects: whole words at a time */
+            for (; i + (size_t)per_word <= n; i += (size_t)per_word) {
+                const uint64_t word = sa_rng_stream_next(&st);
+                int *o = out + i;
+                int j = 0;
+#ifdef SA_VEC
+                typedef unsigned long long v8q __attribute__((vector_size(64)));
+                for (; j + 8 <= per_word; j += 8) {
+                    const v8q w8 = {word, word, word, word, word, word, word, word};
+                    const v8q sh = {(unsigned long long)(j * k), (unsigned long long)((j + 1) * k),
+                                    (unsigned long long)((j + 2) * k), (unsigned long long)((j + 3) * k),
+                                    (unsigned long long)((j + 4) * k), (unsigned long long)((j + 5) * k),
+                                    (unsigned long long)((j + 6) * k), (unsigned long long)((j + 7) * k)};
+                    const v8i v = __builtin_convertvector((w8 >> sh) & mask, v8i) + lo;
+                    memcpy(o + j, &v, sizeof v);
+                }
+#endif
+                for (; j < per_word; j++)
+                    o[j] = lo + (int)((uint32_t)(word >> (j * k)) & mask);
+            }
+        }
+        uint64_t word = 0;
+        int left = 0; /* pieces left in word */
+        for (; i < n; i++) {
+            uint32_t v;
+            do {
+                if (left == 0) {
+                    word = sa_rng_stream_next(&st);
+                    left = per_word;
+                }
+                v = (uint32_t)word & mask;
+                word >>= k;
+                left--;
+            } while (v > range);
+            out[i] = (int)((int64_t)lo + v);
+        }
+        sa_rng_stream_give(r, &st);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t v;
         do
@@ -265,7 +372,7 @@ static double np_pairwise_sum(const double *a, size_t n)
 
 /* Width of the column strips that vertical passes walk down: the rows of a
  * filter window, cut to one strip, stay in the first-level cache. */
-#define STRIP 64
+#define STRIP 128
 
 /* One row of w pixels (c values each) padded by `pad` pixels on each side
  * with the border rule: dst holds (w + 2 pad) * c values. */
@@ -314,10 +421,19 @@ static double *gauss_half_kernel(double sigma, int r)
 static void pad_span_f64(double *dst, const double *src, int w, int c, int x0, int npx,
                          sa__border border)
 {
+    const size_t cc = (size_t)c;
+    /* the pixels inside the row in one copy, the others one by one */
+    const int a = x0 < 0 ? -x0 : 0;
+    const int b = x0 + npx > w ? w - x0 : npx;
+    if (b > a)
+        memcpy(dst + (size_t)a * cc, src + (size_t)(x0 + a) * cc,
+               (size_t)(b - a) * cc * sizeof *dst);
     for (int i = 0; i < npx; i++) {
-        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * (size_t)c;
+        if (i >= a && i < b)
+            continue;
+        const double *q = src + (size_t)sa__border_index(x0 + i, w, border) * cc;
         for (int k = 0; k < c; k++)
-            dst[(size_t)i * (size_t)c + k] = q[k];
+            dst[(size_t)i * cc + k] = q[k];
     }
 }
 
@@ -332,14 +448,27 @@ static void row_taps(const double **pa, const double **pb, const double *ctr, in
     }
 }
 
+/* Where the Gaussian core reads and writes: float64 arrays, or 8-bit ones
+ * (in8: the values v / 255 as float64, converted one strip of columns at a
+ * time; out8: each output row stored as trunc(clip(y * scale, 0, 255))
+ * straight from the cache instead of a float64 image). */
+typedef struct gauss_io {
+    const double *in;
+    const uint8_t *in8;
+    double *out;
+    uint8_t *out8;
+    double out_scale;
+    int as_f32; /* float32 rounding after every pass */
+} gauss_io;
+
 /* scipy's symmetric correlate1d: acc = x[i] * w0, then the pairs from the
  * outermost inwards, acc += (x[i-j] + x[i+j]) * w[j]. The vertical pass runs
  * first (axis 0), then the horizontal one; each pass stores its result in
  * the array type (as_f32: float32 rounds after every pass). Both passes
  * vectorise over contiguous values with pair_sum; the per-value operation
- * order is unchanged. `out` may equal `in`. */
-static int gaussian_core(double *out, const double *in, int h, int w, int c, double sigma,
-                         double truncate, sa__border border, int as_f32, sa_error *err)
+ * order is unchanged. The output may be the input. */
+static int gaussian_core(const gauss_io *io, int h, int w, int c, double sigma, double truncate,
+                         sa__border border, sa_error *err)
 {
     const size_t rowlen = (size_t)w * (size_t)c;
     const size_t n = rowlen * (size_t)h;
@@ -349,43 +478,69 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
                             "gaussian filter radius %g out of range (sigma %g)", rr, sigma);
     const int r = (int)rr;
     const int np = r + 1;
+    const int as_f32 = io->as_f32;
     double *wt = gauss_half_kernel(sigma, r);
     /* weights in application order: centre (halved, see pair_sum), r .. 1 */
     double *wo = malloc((size_t)np * sizeof *wo);
     const int nt = n >= PAR_MIN ? max_threads() : 1;
     const size_t padlen = ((size_t)w + 2 * (size_t)r) * (size_t)c;
-    double *tmp = malloc(n * sizeof *tmp);
-    double *scratch = malloc((size_t)nt * padlen * sizeof *scratch);
+    /* per thread: the padded edge span, then (8-bit input) one strip of
+     * converted columns, then (8-bit output) one output row */
+    const size_t slen = io->in8 ? (size_t)h * STRIP : 0, olen = io->out8 ? rowlen : 0;
+    const size_t per = (padlen + slen + olen + 7) & ~(size_t)7;
+    double *tmp = sa__alloc_f64(n);
+    double *scratch = sa__alloc_f64((size_t)nt * per);
     const double **ptrs = malloc((size_t)nt * 2 * (size_t)np * sizeof *ptrs);
-    if (!wt || !wo || !tmp || !scratch || !ptrs) {
+    /* rows read by the vertical pass: rows[y * 2r + 2(j - 1) + {0, 1}] are
+     * the rows y - j and y + j under the border rule */
+    int *rows = malloc(((size_t)h * 2 * (size_t)r + 1) * sizeof *rows);
+    if (!wt || !wo || !tmp || !scratch || !ptrs || !rows) {
         free(wt);
         free(wo);
-        free(tmp);
-        free(scratch);
+        sa__free_f64(tmp);
+        sa__free_f64(scratch);
         free(ptrs);
+        free(rows);
         return nomem(err, "gaussian filter");
     }
     wo[0] = wt[0] * 0.5;
     for (int j = r; j >= 1; j--)
         wo[1 + r - j] = wt[j];
+    for (int y = 0; y < h; y++)
+        for (int j = 1; j <= r; j++) {
+            rows[(size_t)y * 2 * r + 2 * (j - 1)] = sa__border_index(y - j, h, border);
+            rows[(size_t)y * 2 * r + 2 * (j - 1) + 1] = sa__border_index(y + j, h, border);
+        }
     const size_t nstrips = (rowlen + STRIP - 1) / STRIP;
     SA_OMP("omp parallel num_threads(nt)")
     {
         const double **pa = ptrs + (size_t)thread_id() * 2 * (size_t)np, **pb = pa + np;
-        double *pad = scratch + (size_t)thread_id() * padlen;
+        double *pad = scratch + (size_t)thread_id() * per;
+        double *sbuf = pad + padlen, *obuf = sbuf + slen;
         /* axis 0: rows of the input combine into rows of tmp, one strip of
          * columns at a time so that the rows of the window stay cached */
         SA_OMP("omp for schedule(static)")
         for (size_t s = 0; s < nstrips; s++) {
             const size_t m0 = s * STRIP, len = rowlen - m0 < STRIP ? rowlen - m0 : STRIP;
+            /* source rows: the input's, or the strip's converted columns */
+            const double *src = io->in + m0;
+            size_t stride = rowlen;
+            if (io->in8) {
+                for (int y = 0; y < h; y++)
+                    sa__u8_to_unit(sbuf + (size_t)y * len, io->in8 + (size_t)y * rowlen + m0,
+                                   len);
+                src = sbuf;
+                stride = len;
+            }
             for (int y = 0; y < h; y++) {
-                pa[0] = pb[0] = in + (size_t)y * rowlen;
+                const int *ry = rows + (size_t)y * 2 * r;
+                pa[0] = pb[0] = src + (size_t)y * stride;
                 for (int j = r; j >= 1; j--) {
-                    pa[1 + r - j] = in + (size_t)sa__border_index(y - j, h, border) * rowlen;
-                    pb[1 + r - j] = in + (size_t)sa__border_index(y + j, h, border) * rowlen;
+                    pa[1 + r - j] = src + (size_t)ry[2 * (j - 1)] * stride;
+                    pb[1 + r - j] = src + (size_t)ry[2 * (j - 1) + 1] * stride;
                 }
                 double *dst = tmp + (size_t)y * rowlen + m0;
-                pair_sum(dst, pa, pb, m0, wo, np, len);
+                pair_sum(dst, pa, pb, 0, wo, np, len);
                 if (as_f32)
                     for (size_t m = 0; m < len; m++)
                         dst[m] = (double)(float)dst[m];
@@ -396,7 +551,7 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
         SA_OMP("omp for schedule(static)")
         for (int y = 0; y < h; y++) {
             const double *src = tmp + (size_t)y * rowlen;
-            double *dst = out + (size_t)y * rowlen;
+            double *dst = io->out8 ? obuf : io->out + (size_t)y * rowlen;
             const size_t rc = (size_t)r * (size_t)c;
             if (w > 2 * r) {
                 /* interior: pixels r .. w - r - 1 */
@@ -418,13 +573,16 @@ static int gaussian_core(double *out, const double *in, int h, int w, int c, dou
             if (as_f32)
                 for (size_t m = 0; m < rowlen; m++)
                     dst[m] = (double)(float)dst[m];
+            if (io->out8)
+                sa__store_u8(io->out8 + (size_t)y * rowlen, dst, rowlen, io->out_scale);
         }
     }
     free(wt);
     free(wo);
-    free(tmp);
-    free(scratch);
+    sa__free_f64(tmp);
+    sa__free_f64(scratch);
     free(ptrs);
+    free(rows);
     return 0;
 }
 
@@ -437,7 +595,27 @@ int sa__gaussian_filter_f64(double *out, const double *in, int h, int w, int c, 
             memmove(out, in, n * sizeof *out);
         return 0;
     }
-    return gaussian_core(out, in, h, w, c, sigma, truncate, border, 0, err);
+    const gauss_io io = {.in = in, .out = out};
+    return gaussian_core(&io, h, w, c, sigma, truncate, border, err);
+}
+
+int sa__gaussian_filter_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double sigma,
+                           double truncate, sa__border border, sa_error *err)
+{
+    const size_t n = (size_t)w * (size_t)c * (size_t)h;
+    if (!(sigma > 1e-15)) {
+        /* the copy as float64, then trunc(clip(v / 255 * 255)) */
+        double unit[256];
+        for (int v = 0; v < 256; v++)
+            unit[v] = v / 255.0;
+        for (size_t i = 0; i < n; i++) {
+            double v = unit[in[i]] * 255.0;
+            out[i] = (uint8_t)(int)(v < 255.0 ? v : 255.0);
+        }
+        return 0;
+    }
+    const gauss_io io = {.in8 = in, .out8 = out, .out_scale = 255.0};
+    return gaussian_core(&io, h, w, c, sigma, truncate, border, err);
 }
 
 /* float32 data: scipy computes in float64 and stores float32 after each
@@ -451,16 +629,17 @@ int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, do
             memmove(out, in, n * sizeof *out);
         return 0;
     }
-    double *d = n ? malloc(n * sizeof *d) : NULL;
+    double *d = n ? sa__alloc_f64(n) : NULL;
     if (!d)
         return n ? nomem(err, "gaussian filter") : 0;
     for (size_t i = 0; i < n; i++)
         d[i] = in[i];
-    int rc = gaussian_core(d, d, h, w, c, sigma, truncate, border, 1, err);
+    const gauss_io io = {.in = d, .out = d, .as_f32 = 1};
+    int rc = gaussian_core(&io, h, w, c, sigma, truncate, border, err);
     if (rc == 0)
         for (size_t i = 0; i < n; i++)
             out[i] = (float)d[i];
-    free(d);
+    sa__free_f64(d);
     return rc;
 }
 
@@ -897,6 +1076,20 @@ static void pad_edges(double *d, int w, int c, int pad)
 {
     const size_t cc = (size_t)c;
     const double *first = d + (size_t)pad * cc, *last = d + (size_t)(pad + w - 1) * cc;
+    if (c == 3) {
+        const double f0 = first[0], f1 = first[1], f2 = first[2];
+        const double l0 = last[0], l1 = last[1], l2 = last[2];
+        double *dl = d, *dr = d + (size_t)(pad + w) * 3;
+        for (int x = 0; x < pad; x++, dl += 3, dr += 3) {
+            dl[0] = f0;
+            dl[1] = f1;
+            dl[2] = f2;
+            dr[0] = l0;
+            dr[1] = l1;
+            dr[2] = l2;
+        }
+        return;
+    }
     for (int x = 0; x < pad; x++)
         for (int k = 0; k < c; k++) {
             d[(size_t)x * cc + k] = first[k];
@@ -959,11 +1152,22 @@ static int motion_run(const motion_job *j, int nt,
     const size_t nstrips = (rowlen + MOTION_STRIP - 1) / MOTION_STRIP;
     double *scratch = malloc((size_t)nt * MOTION_STRIP * sizeof *scratch);
     const double **ptrs = malloc((size_t)nt * ((size_t)j->ntaps + 1) * sizeof *ptrs);
-    if (!scratch || !ptrs) {
+    /* where tap i of output row y starts reading, relative to the padded
+     * image: row clamp(y + dy[i]), column offset dx[i] */
+    size_t *offs = malloc((size_t)j->h * (size_t)j->ntaps * sizeof *offs + 1);
+    if (!scratch || !ptrs || !offs) {
         free(scratch);
         free(ptrs);
+        free(offs);
         return nomem(err, "motion blur");
     }
+    for (int y = 0; y < j->h; y++)
+        for (int i = 0; i < j->ntaps; i++) {
+            int sy = y + j->t->dy[i];
+            sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
+            offs[(size_t)y * j->ntaps + i] =
+                (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
+        }
     SA_OMP("omp parallel for schedule(static) num_threads(nt)")
     for (size_t s = 0; s < nstrips; s++) {
         double *acc = scratch + (size_t)thread_id() * MOTION_STRIP;
@@ -971,17 +1175,16 @@ static int motion_run(const motion_job *j, int nt,
         const size_t m0 = s * MOTION_STRIP;
         const size_t len = rowlen - m0 < MOTION_STRIP ? rowlen - m0 : MOTION_STRIP;
         for (int y = 0; y < j->h; y++) {
-            for (int i = 0; i < j->ntaps; i++) {
-                int sy = y + j->t->dy[i];
-                sy = sy < 0 ? 0 : sy >= j->h ? j->h - 1 : sy;
-                pa[i] = j->padded + (size_t)sy * plen + (size_t)(j->pad + j->t->dx[i]) * j->c;
-            }
+            const size_t *oy = offs + (size_t)y * j->ntaps;
+            for (int i = 0; i < j->ntaps; i++)
+                pa[i] = j->padded + oy[i];
             tap_sum(acc, pa, m0, j->t->k, j->ntaps, len);
             emit(ctx, y, m0, acc, len);
         }
     }
     free(scratch);
     free(ptrs);
+    free(offs);
     return 0;
 }
 
@@ -1230,9 +1433,9 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     t.w = malloc(kk * sizeof *t.w);
     unsigned char *row_used = calloc((size_t)kh + 1, 1);
     /* every input row padded horizontally with the reflect-101 rule */
-    double *pad = malloc((size_t)h * padlen * sizeof *pad);
+    double *pad = sa__alloc_f64((size_t)h * padlen);
     const size_t flen = (size_t)CORR_STRIP + 2 * (size_t)kw * (size_t)c; /* folded strip */
-    double *fold = malloc(((size_t)nthr * nrows + 1) * flen * sizeof *fold);
+    double *fold = sa__alloc_f64(((size_t)nthr * nrows + 1) * flen);
     const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
     if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
         free(row_used);
@@ -1240,8 +1443,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
         free(t.xa);
         free(t.xb);
         free(t.w);
-        free(pad);
-        free(fold);
+        sa__free_f64(pad);
+        sa__free_f64(fold);
         free(ptrs);
         return nomem(err, "correlate2d");
     }
@@ -1325,8 +1528,8 @@ int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, cons
     free(t.xa);
     free(t.xb);
     free(t.w);
-    free(pad);
-    free(fold);
+    sa__free_f64(pad);
+    sa__free_f64(fold);
     free(ptrs);
     return 0;
 }

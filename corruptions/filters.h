@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "error.h"
 #include "rng.h"
@@ -56,6 +57,12 @@ static inline int sa__border_index(int i, int n, sa__border border)
  * sigma <= 1e-15 is copied unchanged. `out` may equal `in`. */
 int sa__gaussian_filter_f64(double *out, const double *in, int h, int w, int c, double sigma,
                             double truncate, sa__border border, sa_error *err);
+/* The same filter from 8-bit data to 8-bit data: out =
+ * trunc(clip(G(in / 255), 0, 1) * 255) with the float64 filter above, the
+ * 8-bit steps done strip by strip and row by row (no float64 image).
+ * `out` may equal `in`. */
+int sa__gaussian_filter_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, double sigma,
+                           double truncate, sa__border border, sa_error *err);
 int sa__gaussian_filter_f32(float *out, const float *in, int h, int w, int c, double sigma,
                             double truncate, sa__border border, sa_error *err);
 
@@ -74,12 +81,41 @@ int sa__motion_blur_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, dou
 /* out[i] = x[i] * scale clipped to [0, 255] and truncated (NaN gives 0):
  * with scale 255 on [0, 1] data, np.uint8(np.clip(x, 0, 1) * 255). */
 void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale);
+/* x[i] = b[i] / 255 as float64 (the same doubles as the division). */
+void sa__u8_to_unit(double *x, const uint8_t *b, size_t n);
 /* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 
-/* n successive sa_rng_randint(r, lo, hi) draws (lo < hi, hi - lo <= 2^31),
- * the same numbers in the same order, without a call per draw. */
+/* n draws uniform on [lo, hi) (lo < hi, hi - lo <= 2^31) without a call per
+ * draw. The numpy kind gives the numbers of n successive
+ * sa_rng_randint(r, lo, hi) calls, in order; the fast kind gives the same
+ * law (independent, uniform) from fewer generator words, a different
+ * stream. */
 void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi);
+
+/* n doubles on a 64-byte boundary (rows of widths that are multiples of
+ * eight values then start on cache lines, so whole-row vector loads do not
+ * straddle two lines); NULL when out of memory. Caller frees with
+ * sa__free_f64. (malloc with the offset kept in the byte before the block:
+ * glibc's aligned_alloc maps and unmaps large blocks on every call.) */
+static inline double *sa__alloc_f64(size_t n)
+{
+    unsigned char *raw = malloc((n ? n : 1) * sizeof(double) + 64);
+    if (!raw)
+        return NULL;
+    const size_t off = 64 - ((uintptr_t)raw & 63); /* 1 .. 64 */
+    raw[off - 1] = (unsigned char)off;
+    return (double *)(void *)(raw + off);
+}
+
+/* Frees what sa__alloc_f64 returned; NULL is a no-op. */
+static inline void sa__free_f64(double *p)
+{
+    if (p) {
+        unsigned char *q = (unsigned char *)p;
+        free(q - q[-1]);
+    }
+}
 
 /* ---- variants and lower-level pieces ------------------------------------------ */
 

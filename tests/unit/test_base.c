@@ -64,6 +64,47 @@ static void test_rng_matches_numpy(void **state)
         assert_int_equal(sa_rng_randint(&r, 0, 4294967301LL), big[i]);
 }
 
+/* The fast kind's bounded integers stay in [lo, hi) and are uniform
+ * (chi-square over the outcomes, 6 standard deviations above its mean),
+ * for ranges of every bit width up to 2^32 and above. */
+static void test_rng_fast_randint_law(void **state)
+{
+    (void)state;
+    const int64_t ranges[][2] = {{-3, 5}, {0, 3}, {-2, 2}, {0, 6}, {5, 6}, {-7, 10}, {0, 100},
+                                 {-1000, 24000}};
+    static long count[100];
+    for (size_t ri = 0; ri < sizeof ranges / sizeof *ranges; ri++) {
+        const int64_t lo = ranges[ri][0], hi = ranges[ri][1], k = hi - lo;
+        /* wide ranges are binned into 100 classes of (nearly) equal size */
+        const int bins = k < 100 ? (int)k : 100;
+        sa_rng r;
+        sa_rng_seed(&r, SA_RNG_FAST, 300 + ri);
+        memset(count, 0, sizeof count);
+        const int n = 100000;
+        for (int i = 0; i < n; i++) {
+            int64_t v = sa_rng_randint(&r, lo, hi);
+            assert_true(v >= lo && v < hi);
+            count[(v - lo) * bins / k]++;
+        }
+        double chi = 0;
+        for (int b = 0; b < bins; b++) {
+            /* values falling in bin b: ceil((b + 1) k / bins) - ceil(b k / bins) */
+            const int64_t first = (b * k + bins - 1) / bins, next = ((b + 1) * k + bins - 1) / bins;
+            const double e = (double)n * (double)(next - first) / (double)k;
+            chi += (count[b] - e) * (count[b] - e) / e;
+        }
+        if (bins > 1)
+            assert_true(chi < (bins - 1) + 6 * sqrt(2.0 * (bins - 1)) + 6);
+    }
+    /* above 2^32: bounds only */
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, 7);
+    for (int i = 0; i < 1000; i++) {
+        int64_t v = sa_rng_randint(&r, -5, 4294967301LL);
+        assert_true(v >= -5 && v < 4294967301LL);
+    }
+}
+
 static void test_rng_fast_statistics(void **state)
 {
     (void)state;
@@ -361,7 +402,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_set_and_prefix), cmocka_unit_test(test_rng_matches_numpy),
-        cmocka_unit_test(test_rng_fast_statistics),  cmocka_unit_test(test_seed_derive_distinct),
+        cmocka_unit_test(test_rng_fast_statistics),
+        cmocka_unit_test(test_rng_fast_randint_law),  cmocka_unit_test(test_seed_derive_distinct),
         cmocka_unit_test(test_fs_atomic_write),      cmocka_unit_test(test_strbuf_and_json),
         cmocka_unit_test(test_logger),              cmocka_unit_test(test_rng_ziggurat_normal),
         cmocka_unit_test(test_rng_fill_numpy_order), cmocka_unit_test(test_rng_alias_tables),

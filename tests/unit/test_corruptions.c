@@ -1837,23 +1837,94 @@ static void test_clipped_zoom_exact(void **state)
     }
 }
 
-/* The bulk draw gives sa_rng_randint's numbers and leaves the stream where
- * the single draws leave it, for both generators. */
+/* The 8-bit to [0, 1] conversion gives the doubles of v / 255 for every
+ * level, in the vector body and in the tail. */
+static void test_u8_to_unit(void **state)
+{
+    (void)state;
+    uint8_t b[263];
+    double x[263];
+    for (int i = 0; i < 263; i++)
+        b[i] = (uint8_t)(255 - (i * 37) % 256);
+    for (size_t n = 256; n <= 263; n++) {
+        sa__u8_to_unit(x, b, n);
+        for (size_t i = 0; i < n; i++)
+            assert_true(x[i] == b[i] / 255.0);
+    }
+    for (int v = 0; v < 256; v++)
+        b[v] = (uint8_t)v;
+    sa__u8_to_unit(x, b, 256);
+    for (int v = 0; v < 256; v++)
+        assert_true(x[v] == v / 255.0);
+}
+
+/* For the numpy kind the bulk draw gives sa_rng_randint's numbers and
+ * leaves the stream where the single draws leave it. */
 static void test_randint_fill(void **state)
 {
     (void)state;
     const int ranges[][2] = {{-1, 1}, {-2, 2}, {-3, 3}, {-4, 4}, {0, 1}, {5, 6}, {-7, 10}, {0, 256}};
     int got[300];
-    for (int kind = 0; kind < 2; kind++)
-        for (size_t ri = 0; ri < sizeof ranges / sizeof *ranges; ri++) {
-            sa_rng a, b;
-            sa_rng_seed(&a, (sa_rng_kind)kind, 40 + ri);
-            sa_rng_seed(&b, (sa_rng_kind)kind, 40 + ri);
-            sa__randint_fill(&a, got, 300, ranges[ri][0], ranges[ri][1]);
-            for (int i = 0; i < 300; i++)
-                assert_int_equal(got[i], (int)sa_rng_randint(&b, ranges[ri][0], ranges[ri][1]));
-            assert_int_equal(sa_rng_u32(&a), sa_rng_u32(&b));
+    for (size_t ri = 0; ri < sizeof ranges / sizeof *ranges; ri++) {
+        sa_rng a, b;
+        sa_rng_seed(&a, SA_RNG_NUMPY, 40 + ri);
+        sa_rng_seed(&b, SA_RNG_NUMPY, 40 + ri);
+        sa__randint_fill(&a, got, 300, ranges[ri][0], ranges[ri][1]);
+        for (int i = 0; i < 300; i++)
+            assert_int_equal(got[i], (int)sa_rng_randint(&b, ranges[ri][0], ranges[ri][1]));
+        assert_int_equal(sa_rng_u32(&a), sa_rng_u32(&b));
+    }
+}
+
+/* The fast kind's bulk draw stays in [lo, hi), is uniform (chi-square over
+ * the outcomes, and over ordered pairs of successive draws, which would
+ * catch pieces of one word that depend on each other) and is the same
+ * whether drawn in one call or in several. */
+static void test_randint_fill_fast_law(void **state)
+{
+    (void)state;
+    const int ranges[][2] = {{-1, 1}, {-2, 2}, {-3, 3}, {-4, 4}, {0, 5}, {-7, 10}, {0, 256}};
+    enum { N = 200000 };
+    int *got = malloc(N * sizeof *got);
+    long *count = calloc(256 * 256, sizeof *count);
+    assert_non_null(got);
+    assert_non_null(count);
+    for (size_t ri = 0; ri < sizeof ranges / sizeof *ranges; ri++) {
+        const int lo = ranges[ri][0], hi = ranges[ri][1], k = hi - lo;
+        sa_rng r;
+        sa_rng_seed(&r, SA_RNG_FAST, 90 + ri);
+        sa__randint_fill(&r, got, N, lo, hi);
+        memset(count, 0, 256 * 256 * sizeof *count);
+        for (int i = 0; i < N; i++) {
+            assert_true(got[i] >= lo && got[i] < hi);
+            count[got[i] - lo]++;
         }
+        /* chi-square with k - 1 degrees of freedom: mean k - 1, sd
+         * sqrt(2 (k - 1)); 6 sd is a failure by chance once in ~1e9 */
+        double e = (double)N / k, chi = 0;
+        for (int v = 0; v < k; v++)
+            chi += (count[v] - e) * (count[v] - e) / e;
+        assert_true(chi < (k - 1) + 6 * sqrt(2.0 * (k - 1)) + 6);
+        if (k <= 17) {
+            memset(count, 0, 256 * 256 * sizeof *count);
+            for (int i = 0; i + 1 < N; i += 2)
+                count[(got[i] - lo) * k + (got[i + 1] - lo)]++;
+            const int kk = k * k;
+            double e2 = (double)(N / 2) / kk, chi2 = 0;
+            for (int v = 0; v < kk; v++)
+                chi2 += (count[v] - e2) * (count[v] - e2) / e2;
+            assert_true(chi2 < (kk - 1) + 6 * sqrt(2.0 * (kk - 1)) + 6);
+        }
+        /* in pieces: the stream continues after whole words only, so the
+         * same seed split into calls gives valid draws as well */
+        sa_rng_seed(&r, SA_RNG_FAST, 90 + ri);
+        sa__randint_fill(&r, got, 7, lo, hi);
+        sa__randint_fill(&r, got + 7, 5, lo, hi);
+        for (int i = 0; i < 12; i++)
+            assert_true(got[i] >= lo && got[i] < hi);
+    }
+    free(got);
+    free(count);
 }
 
 static void test_motion_kernel(void **state)
@@ -2131,7 +2202,9 @@ int main(void)
         cmocka_unit_test(test_gaussian_blur_severity),
         cmocka_unit_test(test_glass_blur_local),
         cmocka_unit_test(test_clipped_zoom_exact),
+        cmocka_unit_test(test_u8_to_unit),
         cmocka_unit_test(test_randint_fill),
+        cmocka_unit_test(test_randint_fill_fast_law),
         cmocka_unit_test(test_blur_deterministic_threads),
         cmocka_unit_test(test_blur_flat),
         cmocka_unit_test(test_blur_shapes),
