@@ -24,6 +24,11 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 PY = "/usr/bin/python3"
 
 
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def python_loop(path, mode, batch, size, iters, threads):
     import torch
     torch.set_num_threads(threads)
@@ -43,10 +48,10 @@ def python_loop(path, mode, batch, size, iters, threads):
         opt = torch.optim.SGD(params, lr=0.001, momentum=0.9)
     g = torch.Generator().manual_seed(1)
     x = torch.rand(batch, 3, size, size, generator=g)
-    t0 = 0.0
+    t0 = c0 = 0.0
     for i in range(iters + 2):
         if i == 2:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
         if mode == "forward":
             with torch.no_grad():
                 model(x).argmax(1)
@@ -59,15 +64,17 @@ def python_loop(path, mode, batch, size, iters, threads):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"images_per_s={batch * iters / dt:.3f} peak_rss_mib={rss:.1f}")
+    print(f"images_per_s={batch * iters / dt:.3f} cpu_ms_per_image={1e3 * cpu / (batch * iters):.3f} "
+          f"peak_rss_mib={rss:.1f}")
 
 
 def measure(cmd):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     fields = dict(kv.split("=") for kv in out.split())
-    return float(fields["images_per_s"]), float(fields["peak_rss_mib"])
+    cpu = float(fields.get("cpu_ms_per_image", "nan"))
+    return float(fields["images_per_s"]), float(fields["peak_rss_mib"]), cpu
 
 
 def main():
@@ -91,8 +98,10 @@ def main():
                            check=True, capture_output=True)
             models.append(("ResNet-50", r50, 32, 224, args.iters))
         print(f"{args.threads} thread(s); images/s (higher is better), peak RSS in MiB")
+        print("CPU ms/img: user + system time of all threads per image, steadier than images/s "
+              "when other work shares the machine")
         print(f"{'model':<20} {'pass':<8} {'selfadapt':>10} {'python':>10} {'ratio':>7} "
-              f"{'C MiB':>8} {'py MiB':>8}")
+              f"{'C MiB':>8} {'py MiB':>8} {'C CPU ms/img':>13} {'py CPU ms/img':>14}")
         results = {}
         for name, path, batch, size, iters in models:
             for mode in ("forward", "step"):
@@ -102,11 +111,12 @@ def main():
                              mode, str(batch), str(size), str(iters)])
                 results[(name, mode)] = (c, p)
                 print(f"{name:<20} {mode:<8} {c[0]:>10.1f} {p[0]:>10.1f} {c[0] / p[0]:>6.2f}x "
-                      f"{c[1]:>8.0f} {p[1]:>8.0f}", flush=True)
+                      f"{c[1]:>8.0f} {p[1]:>8.0f} {c[2]:>13.1f} {p[2]:>14.1f}", flush=True)
         for name, *_ in models:
             (cf, pf), (cs, ps) = results[(name, "forward")], results[(name, "step")]
             print(f"{name}: step/forward time ratio selfadapt {cf[0] / cs[0]:.2f}, "
-                  f"python {pf[0] / ps[0]:.2f}")
+                  f"python {pf[0] / ps[0]:.2f}; CPU time ratio selfadapt {cs[2] / cf[2]:.2f}, "
+                  f"python {ps[2] / pf[2]:.2f}")
 
 
 if __name__ == "__main__":

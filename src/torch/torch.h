@@ -108,7 +108,12 @@ int sa_tensor_backward(const sa_tensor *loss, sa_error *err);
 
 /* ---- models ------------------------------------------------------------- */
 /* Load a TorchScript module (torch.jit.save) onto `device`. The model starts
- * in evaluation mode with every parameter frozen (no gradients). */
+ * in evaluation mode with every parameter frozen (no gradients).
+ * Process-wide effect of the first load: libtorch's CPU tensors are then
+ * allocated so that freed blocks of 1 MiB and more are kept and reused,
+ * instead of being unmapped and faulted in again on every batch. The
+ * process holds at most the largest amount of such memory ever in use at
+ * once. */
 int sa_model_load(sa_model **out, const char *path, int device, sa_error *err);
 void sa_model_free(sa_model *m);
 int sa_model_device(const sa_model *m);

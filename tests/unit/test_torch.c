@@ -146,6 +146,47 @@ static void test_vocabulary(void **state)
     sa_tensor_free(gce);
 }
 
+/* Freed tensor memory of 1 MiB and more is handed out again: blocks of
+ * several sizes circulate while others are alive, and every tensor keeps its
+ * own contents; an empty tensor and a small one take the other path. */
+static void test_reused_tensor_memory(void **state)
+{
+    (void)state;
+    sa_model *m = load_model(); /* loading installs the reusing allocator */
+    enum { ALIVE = 3, ROUNDS = 24 };
+    static const int64_t sizes[] = {(1 << 18) + 5, 3 << 18, 1 << 20, 0, 17, 1 << 18};
+    const int n_sizes = (int)(sizeof sizes / sizeof sizes[0]);
+    sa_tensor *live[ALIVE] = {NULL};
+    int64_t live_n[ALIVE] = {0};
+    int live_seed[ALIVE] = {0};
+    float *buf = malloc((size_t)(1 << 20) * sizeof *buf);
+    assert_non_null(buf);
+    sa_error e = {0};
+    for (int r = 0; r < ROUNDS; r++) {
+        int slot = r % ALIVE;
+        sa_tensor_free(live[slot]);
+        int64_t n = sizes[(r * 5) % n_sizes];
+        for (int64_t i = 0; i < n; i++)
+            buf[i] = (float)((i * 7 + r) % 1009);
+        assert_int_equal(sa_tensor_from_f32(&live[slot], buf, &n, 1, SA_DEVICE_CPU, &e), 0);
+        live_n[slot] = n;
+        live_seed[slot] = r;
+        for (int k = 0; k < ALIVE; k++) {
+            if (!live[k])
+                continue;
+            assert_int_equal(sa_tensor_numel(live[k]), live_n[k]);
+            assert_int_equal(sa_tensor_to_f32(live[k], buf, (size_t)1 << 20, &e), 0);
+            for (int64_t i = 0; i < live_n[k]; i++)
+                if (buf[i] != (float)((i * 7 + live_seed[k]) % 1009))
+                    fail_msg("round %d: tensor %d element %lld changed", r, k, (long long)i);
+        }
+    }
+    for (int k = 0; k < ALIVE; k++)
+        sa_tensor_free(live[k]);
+    free(buf);
+    sa_model_free(m);
+}
+
 static void test_trainable_sets(void **state)
 {
     (void)state;
@@ -506,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_exception_becomes_error),
         cmocka_unit_test(test_vocabulary),
+        cmocka_unit_test(test_reused_tensor_memory),
         cmocka_unit_test(test_trainable_sets),
         cmocka_unit_test(test_norm_modes_keep_stored_statistics),
         cmocka_unit_test(test_methods_update_only_selected),
