@@ -1064,7 +1064,16 @@ box_rows3_avx2(uint8_t *o, const uint8_t *row, int nw, const int32_t *hs, const 
                 hk + i);
 }
 
-/* box_rows3_avx2 on two rows, and on one. */
+/* box_rows3_avx2 on four rows, two, and one. */
+__attribute__((target("avx2"))) static void box_rows3x4_avx2(uint8_t *o, const uint8_t *row, int nw,
+                                                              const int32_t *hs, const int32_t *hn,
+                                                              const int32_t *hk, const uint8_t *end,
+                                                              size_t in_stride, size_t out_stride)
+{
+    box_rows3_avx2(o, row, nw, hs, hn, hk, end, 4, in_stride, out_stride);
+}
+
+
 __attribute__((target("avx2"))) static void box_rows3x2_avx2(uint8_t *o, const uint8_t *row, int nw,
                                                               const int32_t *hs, const int32_t *hn,
                                                               const int32_t *hk, const uint8_t *end,
@@ -1142,7 +1151,13 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
         uint8_t *o = j->mid + (size_t)y * nw * c;
 #ifdef GEOM_X86_VARIANTS
         if (avx2 && c == 3) {
-            /* two rows at a time where there are two */
+            /* four or two rows at a time where there are as many */
+            if (y + 3 < y1) {
+                box_rows3x4_avx2(o, row, nw, j->hs, j->hn, j->hk, end, (size_t)W * 3,
+                                 (size_t)nw * 3);
+                y += 3;
+                continue;
+            }
             const int two = y + 1 < y1;
             if (two)
                 box_rows3x2_avx2(o, row, nw, j->hs, j->hn, j->hk, end, (size_t)W * 3,
