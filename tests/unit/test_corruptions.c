@@ -1055,6 +1055,41 @@ static void test_contrast_matches_formula(void **state)
         }
 }
 
+/* Contrast's channel sums are the naive running sums to the bit, for
+ * images dark, bright, flat and noisy, 1 to 4 channels, small and large
+ * (sums crossing many powers of two). */
+static void test_contrast_running_sums(void **state)
+{
+    (void)state;
+    const int dims[5][2] = {{1, 1}, {17, 5}, {224, 224}, {640, 480}, {1500, 1100}};
+    uint32_t x = 12345u;
+    for (int di = 0; di < 5; di++)
+        for (int ch = 1; ch <= 4; ch++)
+            for (int mode = 0; mode < 5; mode++) {
+                const size_t pixels = (size_t)dims[di][0] * (size_t)dims[di][1];
+                const size_t n = pixels * (size_t)ch;
+                uint8_t *img = malloc(n);
+                assert_non_null(img);
+                for (size_t i = 0; i < n; i++) {
+                    x = x * 1664525u + 1013904223u;
+                    const unsigned r = x >> 24;
+                    img[i] = (uint8_t)(mode == 0   ? r
+                                       : mode == 1 ? r % 3u
+                                       : mode == 2 ? 255u - r % 4u
+                                       : mode == 3 ? 200u
+                                                   : (i / 7u + r % 16u) % 256u);
+                }
+                double got[4], want[4] = {0, 0, 0, 0};
+                sa__running_sums(got, img, pixels, ch);
+                for (size_t p = 0; p < pixels; p++)
+                    for (int k = 0; k < ch; k++)
+                        want[k] += img[p * (size_t)ch + (size_t)k] / 255.0;
+                for (int k = 0; k < ch; k++)
+                    assert_memory_equal(&got[k], &want[k], sizeof(double));
+                free(img);
+            }
+}
+
 /* Plasma: values in [0, 1] reaching both ends, deterministic, and exactly
  * 3 k^2 uniforms per level (k = 1, 2, ..., size / 2). */
 static void test_fog_plasma(void **state)
@@ -2042,6 +2077,7 @@ int main(void)
         cmocka_unit_test(test_impulse_fast_law),
         cmocka_unit_test(test_speckle_fast_law),
         cmocka_unit_test(test_noise_fast_paths),
+        cmocka_unit_test(test_contrast_running_sums),
         cmocka_unit_test(test_fast_kind_thread_count),
         cmocka_unit_test(test_deterministic_and_seed_sensitive),
         cmocka_unit_test(test_bad_arguments),
