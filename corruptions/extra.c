@@ -152,8 +152,10 @@ SA_AVX512_TARGET static size_t speckle_block_avx512(uint8_t *dst, const uint8_t 
     __m512i s2 = _mm512_loadu_si512(L->s[2]), s3 = _mm512_loadu_si512(L->s[3]);
     const __m512d cc = _mm512_set1_pd(c);
     const __m512i m255 = _mm512_set1_epi64(255), m511 = _mm512_set1_epi64(511);
-    const __m256i zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i zero = _mm256_setzero_si256();
+    uint64_t words[256];
+    uint8_t bad[32];
+    SA_ASSERT(m <= 256);
     size_t nrej = 0;
     for (size_t i = 0; i < m; i += 8) {
         const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(s1, 2), s1);
@@ -172,16 +174,20 @@ SA_AVX512_TARGET static size_t speckle_block_avx512(uint8_t *dst, const uint8_t 
         const __m512d z = _mm512_mul_pd(_mm512_cvtepi64_pd(u), sc);
         const __m512d d = _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(src + i))));
         __m256i v = _mm512_cvttpd_epi32(_mm512_add_pd(d, _mm512_mul_pd(_mm512_mul_pd(d, cc), z)));
-        v = _mm256_min_epi32(_mm256_max_epi32(v, zero), top);
-        _mm_storel_epi64((__m128i *)(void *)(dst + i), _mm256_cvtepi32_epi8(v));
-        /* the rejected words and their indices, packed without a branch
-         * (the arrays have room for 8 past the block) */
-        const __mmask8 bad = _mm512_cmpge_epu64_mask(u, k);
-        _mm512_storeu_si512(rej_w + nrej, _mm512_maskz_compress_epi64(bad, w));
-        _mm256_storeu_si256((__m256i *)(void *)(rej_i + nrej),
-                            _mm256_maskz_compress_epi32(bad, _mm256_add_epi32(lane, _mm256_set1_epi32((int)i))));
-        nrej += (size_t)__builtin_popcount(bad);
+        /* clamp: negatives to 0, then an unsigned saturating narrowing */
+        v = _mm256_max_epi32(v, zero);
+        _mm_storel_epi64((__m128i *)(void *)(dst + i), _mm256_cvtusepi32_epi8(v));
+        /* the words and which of them the ziggurat rejected, sorted out
+         * after the loop (one store each here, no branch) */
+        _mm512_storeu_si512(words + i, w);
+        bad[i / 8] = (uint8_t)_mm512_cmpge_epu64_mask(u, k);
     }
+    for (size_t g = 0; g < m / 8; g++)
+        for (unsigned b = bad[g]; b; b &= b - 1) {
+            const size_t e = g * 8 + (size_t)__builtin_ctz(b);
+            rej_w[nrej] = words[e];
+            rej_i[nrej++] = (uint32_t)e;
+        }
     _mm512_storeu_si512(L->s[0], s0);
     _mm512_storeu_si512(L->s[1], s1);
     _mm512_storeu_si512(L->s[2], s2);

@@ -167,22 +167,21 @@ static inline int wedge_side(int i, double z, double y)
 {
     const double a = zig_x[i + 1], b = zig_x[i];
     const double fa = zig_f[i + 1], fb = zig_f[i];
-    const double chord = fb + (fa - fb) * ((b - z) / (b - a));
     const double ta = fa * (1.0 - a * (z - a)), tb = fb * (1.0 - b * (z - b));
-    double lo, hi;
     if (a > 1.0001) {
-        lo = ta > tb ? ta : tb;
-        hi = chord;
-    } else if (b < 0.9999) {
-        lo = chord;
-        hi = ta < tb ? ta : tb;
-    } else {
-        return 0;
+        /* over both tangents, under the chord (the tangents need no
+         * division, so they go first) */
+        if (y < (ta > tb ? ta : tb) - 1e-12)
+            return 1;
+        const double chord = fb + (fa - fb) * ((b - z) / (b - a));
+        return y > chord + 1e-12 ? -1 : 0;
     }
-    if (y < lo - 1e-12)
-        return 1;
-    if (y > hi + 1e-12)
-        return -1;
+    if (b < 0.9999) {
+        if (y > (ta < tb ? ta : tb) + 1e-12)
+            return -1;
+        const double chord = fb + (fa - fb) * ((b - z) / (b - a));
+        return y < chord - 1e-12 ? 1 : 0;
+    }
     return 0;
 }
 
