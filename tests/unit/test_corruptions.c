@@ -348,6 +348,24 @@ static void check_pixelate(int N, int sev, sa_corrupt_params p, int n)
     sa_image_free(out);
 }
 
+/* check_pixelate at sizes around the vector kernels' blocks (groups of
+ * eight runs, 64-byte rows of the upscale, 32-byte columns). Its exact
+ * rational model of the box runs and upscale indices differs from Pillow's
+ * rounded ones where a run boundary or an index lands exactly on an
+ * integer ((x + 0.5) n / N for some x, e.g. odd N with even n); such
+ * sizes are left to the comparison with Pillow itself. */
+static void test_pixelate_sizes(void **state)
+{
+    (void)state;
+    const double cf[4] = {0.6, 0.5, 0.4, 0.3}; /* runs of at most 4 */
+    const int sizes[4] = {1, 23, 96, 512};
+    for (int si = 0; si < 4; si++)
+        for (int s = 1; s <= 4; s++) {
+            const int n = (int)(sizes[si] * cf[s - 1]);
+            check_pixelate(sizes[si], s, SA_PARAMS_IMAGENET, n < 1 ? 1 : n);
+        }
+}
+
 static void test_pixelate_box_means(void **state)
 {
     (void)state;
@@ -2083,6 +2101,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_grey_images),
         cmocka_unit_test(test_pixelate_box_means),
+        cmocka_unit_test(test_pixelate_sizes),
         cmocka_unit_test(test_jpeg_compression_roundtrip),
         cmocka_unit_test(test_elastic_core_identity_and_translation),
         cmocka_unit_test(test_elastic_alpha_zero_is_affine),
