@@ -7,7 +7,9 @@
  *  - gaussian: trunc(clip(v/255 + n) 255) = clamp(v + D) with
  *    D = floor(255 n), whose law does not depend on v: one alias table of
  *    P(D = d) = Phi((d+1)/(255 s)) - Phi(d/(255 s)), d = -255..255, the two
- *    ends holding the whole tails (they clamp to 0 and 255 for every v);
+ *    ends holding the whole tails (they clamp to 0 and 255 for every v),
+ *    its words from eight interleaved streams (sa_rng_lanes), so that the
+ *    look-ups vectorise (noise_simd.h);
  *  - shot: the output byte is a function of k ~ Poisson(v/255 c), so each
  *    8-bit value gets an alias table of k = 0..ceil(c)-1 plus "k >= c"
  *    (= 255); small images, where the tables would cost more than the
