@@ -18,6 +18,7 @@
 
 #include "filters.h"
 #include "internal.h"
+#include "noise_simd.h"
 
 /* x86-64 GCC builds also compile the row loops below for AVX2 and pick the
  * variant at load time; the build is ISO C (no contraction), so both
@@ -47,50 +48,194 @@ static inline uint8_t speckle_u8(double x, double g)
     return (uint8_t)t;
 }
 
-/* Fast kind: the normal draw fused into the pixel loop, 256 elements at a
- * time; the 1.5 % of words the ziggurat cannot settle alone are finished
- * after each block and their pixels recomputed. trunc(clip(x + x c z) 255)
- * for x = v / 255 is computed as clamp(trunc(a + b z)) with a = 255 x and
- * b = 255 x c per value (the same law: the two differ only by rounding,
- * about 1e-16 of a level), the clamp by a table over the reachable range:
- * |z| < 13.8 (the ziggurat's tail ends at r - log(2^-53) / r), so
- * |b z| < 255 * 0.6 * 13.8 < 2112. */
-static void speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_rng *rng)
+/* Fast kind: the normal draw fused into the pixel loop, eight elements at
+ * a time from eight interleaved streams (sa_rng_lanes: element i0 + l of
+ * a group takes lane l's word), in blocks of 256; the 1.5 % of words the
+ * ziggurat cannot settle alone are finished after each block from the
+ * generator's own stream, and their pixels recomputed.
+ * trunc(clip(x + x c z) 255) for x = v / 255 is computed as
+ * clamp(trunc(v + (v c) z)) (the same law: the two differ only by
+ * rounding, about 1e-16 of a level); |z| < 13.8 (the ziggurat's tail ends
+ * at r - log(2^-53) / r), so |v c z| < 255 * 0.6 * 13.8 < 2112 stays far
+ * inside int32. Every operation is integer or one IEEE operation lane by
+ * lane, so the vector loop, its CPU variants and the scalar form below
+ * give the same bytes. */
+static inline uint8_t speckle_pix(uint8_t v, double c, double z)
 {
-    enum { BELOW = 2176, SPAN = 2176 + 256 + 2176 };
-    SA_ASSERT(c > 0.0 && c <= 0.6);
-    double a[256], b[256];
-    for (int v = 0; v < 256; v++) {
-        const double x = v / 255.0;
-        a[v] = x * 255.0;
-        b[v] = x * c * 255.0;
+    const double d = (double)v;
+    int32_t t = (int32_t)(d + (d * c) * z);
+    t = t < 0 ? 0 : t;
+    t = t > 255 ? 255 : t;
+    return (uint8_t)t;
+}
+
+/* Eight elements from one word per lane; returns the lanes to finish as
+ * bits. */
+static inline unsigned speckle_group_scalar(uint8_t *dst, const uint8_t *src, int m, double c,
+                                            const uint64_t w[8])
+{
+    unsigned rej = 0;
+    for (int l = 0; l < m; l++) {
+        int ok;
+        const double z = sa_rng_zig_first(w[l], &ok);
+        dst[l] = speckle_pix(src[l], c, z);
+        rej |= (unsigned)!ok << l;
     }
-    uint8_t clamp[SPAN];
-    for (int k = 0; k < SPAN; k++)
-        clamp[k] = (uint8_t)(k < BELOW ? 0 : (k >= BELOW + 255 ? 255 : k - BELOW));
-    const uint8_t *cl = clamp + BELOW;
-    uint64_t rej_w[256];
-    uint16_t rej_i[256];
+    return rej;
+}
+
+#ifdef SA_RNG_LANES_VEC
+typedef uint64_t spk_u8 __attribute__((vector_size(64)));
+typedef int64_t spk_l8 __attribute__((vector_size(64)));
+typedef double spk_d8 __attribute__((vector_size(64)));
+typedef int32_t spk_i8 __attribute__((vector_size(32)));
+typedef uint8_t spk_b8 __attribute__((vector_size(8)));
+
+/* m elements (a multiple of 8) of one block; rejected words and their
+ * indices go to rej_w, rej_i; returns their count. */
+SA_CLONES static size_t speckle_block_vec(uint8_t *dst, const uint8_t *src, size_t m, double c,
+                                          sa_rng_lanes *L, uint64_t *rej_w, uint32_t *rej_i)
+{
+    sa_u64x8 s[4];
+    memcpy(s, L->s, sizeof s);
+    const spk_d8 cc = {c, c, c, c, c, c, c, c};
+    size_t nrej = 0;
+    for (size_t i = 0; i < m; i += 8) {
+        sa_u64x8 w;
+        sa_rng_lanes_step(s, &w);
+        const spk_u8 u = w >> 11;
+        uint64_t wl[8], kl[8];
+        double scl[8];
+        memcpy(wl, &w, sizeof wl);
+        for (int l = 0; l < 8; l++) {
+            kl[l] = sa__zig_k[wl[l] & 255u];
+            scl[l] = sa__zig_w[wl[l] & 511u];
+        }
+        spk_u8 k;
+        spk_d8 sc;
+        memcpy(&k, kl, sizeof k);
+        memcpy(&sc, scl, sizeof sc);
+        const spk_d8 z = __builtin_convertvector((spk_l8)u, spk_d8) * sc;
+        spk_b8 vb;
+        memcpy(&vb, src + i, 8);
+        const spk_d8 d = __builtin_convertvector(__builtin_convertvector(vb, spk_i8), spk_d8);
+        spk_i8 t = __builtin_convertvector(d + (d * cc) * z, spk_i8);
+        t &= ~(t < 0);
+        const spk_i8 big = t > 255;
+        t = (t & ~big) | (255 & big);
+        const spk_b8 ob = __builtin_convertvector(t, spk_b8);
+        memcpy(dst + i, &ob, 8);
+        const spk_l8 bad = (spk_l8)(u >= k);
+        spk_l8 any = bad | __builtin_shuffle(bad, (spk_l8){4, 5, 6, 7, 0, 1, 2, 3});
+        any |= __builtin_shuffle(any, (spk_l8){2, 3, 0, 1, 6, 7, 4, 5});
+        if (any[0] | any[1]) {
+            for (int l = 0; l < 8; l++) {
+                rej_w[nrej] = w[l];
+                rej_i[nrej] = (uint32_t)(i + (size_t)l);
+                nrej += bad[l] != 0;
+            }
+        }
+    }
+    memcpy(L->s, s, sizeof s);
+    return nrej;
+}
+#endif
+
+#ifdef SA_NOISE_AVX512
+/* The vector loop above with AVX-512 gathers for the two ziggurat tables
+ * (the same operations lane by lane, so the same bytes). */
+SA_AVX512_TARGET static size_t speckle_block_avx512(uint8_t *dst, const uint8_t *src, size_t m,
+                                                    double c, sa_rng_lanes *L, uint64_t *rej_w,
+                                                    uint32_t *rej_i)
+{
+    __m512i s0 = _mm512_loadu_si512(L->s[0]), s1 = _mm512_loadu_si512(L->s[1]);
+    __m512i s2 = _mm512_loadu_si512(L->s[2]), s3 = _mm512_loadu_si512(L->s[3]);
+    const __m512d cc = _mm512_set1_pd(c);
+    const __m512i m255 = _mm512_set1_epi64(255), m511 = _mm512_set1_epi64(511);
+    const __m256i zero = _mm256_setzero_si256();
+    uint64_t words[256];
+    uint8_t bad[32];
+    SA_ASSERT(m <= 256);
+    size_t nrej = 0;
+    for (size_t i = 0; i < m; i += 8) {
+        const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(s1, 2), s1);
+        const __m512i y = _mm512_rol_epi64(x, 7);
+        const __m512i w = _mm512_add_epi64(_mm512_slli_epi64(y, 3), y);
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        s2 = _mm512_xor_si512(s2, s0);
+        s3 = _mm512_xor_si512(s3, s1);
+        s1 = _mm512_xor_si512(s1, s2);
+        s0 = _mm512_xor_si512(s0, s3);
+        s2 = _mm512_xor_si512(s2, t);
+        s3 = _mm512_rol_epi64(s3, 45);
+        const __m512i u = _mm512_srli_epi64(w, 11);
+        const __m512i k = _mm512_i64gather_epi64(_mm512_and_si512(w, m255), (const void *)sa__zig_k, 8);
+        const __m512d sc = _mm512_i64gather_pd(_mm512_and_si512(w, m511), (const void *)sa__zig_w, 8);
+        const __m512d z = _mm512_mul_pd(_mm512_cvtepi64_pd(u), sc);
+        const __m512d d = _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(src + i))));
+        __m256i v = _mm512_cvttpd_epi32(_mm512_add_pd(d, _mm512_mul_pd(_mm512_mul_pd(d, cc), z)));
+        /* clamp: negatives to 0, then an unsigned saturating narrowing */
+        v = _mm256_max_epi32(v, zero);
+        _mm_storel_epi64((__m128i *)(void *)(dst + i), _mm256_cvtusepi32_epi8(v));
+        /* the words and which of them the ziggurat rejected, sorted out
+         * after the loop (one store each here, no branch) */
+        _mm512_storeu_si512(words + i, w);
+        bad[i / 8] = (uint8_t)_mm512_cmpge_epu64_mask(u, k);
+    }
+    for (size_t g = 0; g < m / 8; g++)
+        for (unsigned b = bad[g]; b; b &= b - 1) {
+            const size_t e = g * 8 + (size_t)__builtin_ctz(b);
+            rej_w[nrej] = words[e];
+            rej_i[nrej++] = (uint32_t)e;
+        }
+    _mm512_storeu_si512(L->s[0], s0);
+    _mm512_storeu_si512(L->s[1], s1);
+    _mm512_storeu_si512(L->s[2], s2);
+    _mm512_storeu_si512(L->s[3], s3);
+    return nrej;
+}
+#endif
+
+void sa__speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_rng *rng, int path)
+{
+    SA_ASSERT(c > 0.0 && c <= 0.6);
+    const int best = sa__noise_best_path();
+    if (path < 0 || path > best)
+        path = best;
+    sa_rng_lanes L;
+    sa_rng_lanes_seed(&L, rng);
+    uint64_t rej_w[256 + 8];
+    uint32_t rej_i[256 + 8];
     sa_rng_stream st = sa_rng_stream_take(rng);
     for (size_t i0 = 0; i0 < n; i0 += 256) {
         const size_t m = n - i0 < 256 ? n - i0 : 256;
-        size_t nrej = 0;
-        sa_rng_stream x = st;
-        for (size_t i = 0; i < m; i++) {
-            const uint64_t w = sa_rng_stream_next(&x);
-            int ok;
-            const double z = sa_rng_zig_first(w, &ok);
-            const uint8_t v = src[i0 + i];
-            dst[i0 + i] = cl[(int32_t)(a[v] + b[v] * z)];
-            rej_w[nrej] = w;
-            rej_i[nrej] = (uint16_t)i;
-            nrej += !ok;
+        size_t nrej = 0, i = 0;
+#ifdef SA_NOISE_AVX512
+        if (path == 2) {
+            i = m & ~(size_t)7;
+            nrej = speckle_block_avx512(dst + i0, src + i0, i, c, &L, rej_w, rej_i);
         }
-        st = x;
+#endif
+#ifdef SA_RNG_LANES_VEC
+        if (path == 1) {
+            i = m & ~(size_t)7;
+            nrej = speckle_block_vec(dst + i0, src + i0, i, c, &L, rej_w, rej_i);
+        }
+#endif
+        for (; i < m; i += 8) {
+            uint64_t w[8];
+            sa_rng_lanes_next8(&L, w);
+            const int g = m - i < 8 ? (int)(m - i) : 8;
+            const unsigned rej = speckle_group_scalar(dst + i0 + i, src + i0 + i, g, c, w);
+            for (int l = 0; l < g; l++)
+                if (rej >> l & 1u) {
+                    rej_w[nrej] = w[l];
+                    rej_i[nrej++] = (uint32_t)(i + (size_t)l);
+                }
+        }
         for (size_t j = 0; j < nrej; j++) {
-            const size_t i = i0 + rej_i[j];
-            const double z = sa_rng_zig_finish(&st, rej_w[j]);
-            dst[i] = cl[(int32_t)(a[src[i]] + b[src[i]] * z)];
+            const size_t e = i0 + rej_i[j];
+            dst[e] = speckle_pix(src[e], c, sa_rng_zig_finish(&st, rej_w[j]));
         }
     }
     sa_rng_stream_give(rng, &st);
@@ -109,7 +254,7 @@ int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table
     const uint8_t *src = in->data;
     uint8_t *dst = out->data;
     if (rng->kind == SA_RNG_FAST) {
-        speckle_fast(dst, src, n, c, rng);
+        sa__speckle_fast(dst, src, n, c, rng, -1);
         return 0;
     }
     double g[256];

@@ -1064,6 +1064,168 @@ box_rows3_avx2(uint8_t *o, const uint8_t *row, int nw, const int32_t *hs, const 
                 hk + i);
 }
 
+/* The horizontal pass for c == 3 with AVX-512 VBMI, rows y0 .. y1 - 1 of
+ * the job, eight runs at a time from one 64-byte load per row: three
+ * byte permutes (zeroing the unused bytes) put each of the 24 channel
+ * runs in its own 8-byte group, psadbw sums the groups, vpmuludq and a
+ * shift round them as box_round does (the sum * coef stays below 2^31 and
+ * the result below 256 for runs of at most 8, coef <= 2^22 / n + 1/2),
+ * and a last byte permute packs them. The permutes depend on the runs only, so they
+ * are built once per group of eight for every row. Groups whose pixels
+ * span more than 64 bytes, or whose load would pass `end`, and the runs
+ * after the last whole group take box_row. */
+typedef struct box_group8 {
+    __m512i idx[3], k[3];
+    __mmask64 keep[3];
+} box_group8;
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+box_pass3_vbmi(uint8_t *mid, const uint8_t *in, int W, int nw, int y0, int y1, const int32_t *hs,
+               const int32_t *hn, const int32_t *hk, const uint8_t *end)
+{
+    enum { CHUNK = 32 }; /* groups per pass over the rows */
+    box_group8 g[CHUNK];
+    int ok[CHUNK];
+    const size_t in_row = (size_t)W * 3, out_row = (size_t)nw * 3;
+    const int groups = nw / 8;
+    for (int g0 = 0; g0 < groups; g0 += CHUNK) {
+        const int ng = groups - g0 < CHUNK ? groups - g0 : CHUNK;
+        for (int q = 0; q < ng; q++) {
+            const int i = (g0 + q) * 8;
+            ok[q] = (hs[i + 7] + hn[i + 7] - hs[i]) * 3 <= 64;
+            for (int r = 0; r < 8; r++)
+                ok[q] &= hn[i + r] <= 8;
+            if (!ok[q])
+                continue;
+            uint8_t idx[3][64];
+            uint64_t keep[3] = {0, 0, 0};
+            memset(idx, 0, sizeof idx);
+            for (int r = 0; r < 8; r++)
+                for (int ch = 0; ch < 3; ch++) {
+                    const int slot = 3 * r + ch; /* its 8-byte group */
+                    for (int t = 0; t < hn[i + r]; t++) {
+                        const int b = (slot % 8) * 8 + t;
+                        idx[slot / 8][b] = (uint8_t)((hs[i + r] - hs[i] + t) * 3 + ch);
+                        keep[slot / 8] |= (uint64_t)1 << b;
+                    }
+                }
+            int64_t k[3][8]; /* group 8 z + l belongs to run (8 z + l) / 3 */
+            for (int z = 0; z < 3; z++)
+                for (int l = 0; l < 8; l++)
+                    k[z][l] = hk[i + (8 * z + l) / 3];
+            for (int z = 0; z < 3; z++) {
+                g[q].idx[z] = _mm512_loadu_si512(idx[z]);
+                g[q].k[z] = _mm512_loadu_si512(k[z]);
+                g[q].keep[z] = (__mmask64)keep[z];
+            }
+        }
+        const __m512i zero = _mm512_setzero_si512(), half = _mm512_set1_epi64(1 << 21);
+        uint8_t ord[64] = {0};
+        for (int t = 0; t < 24; t++)
+            ord[t] = (uint8_t)(8 * (t % 8) + t / 8);
+        const __m512i order = _mm512_loadu_si512(ord);
+        for (int y = y0; y < y1; y++) {
+            const uint8_t *row = in + (size_t)y * in_row;
+            uint8_t *o = mid + (size_t)y * out_row;
+            for (int q = 0; q < ng; q++) {
+                const int i = (g0 + q) * 8;
+                const uint8_t *p = row + (size_t)hs[i] * 3;
+                if (!ok[q] || p + 64 > end) {
+                    box_row(o + (size_t)i * 3, row, 3, 8, hs + i, hn + i, hk + i);
+                    continue;
+                }
+                const __m512i v = _mm512_loadu_si512(p);
+                __m512i r[3];
+                for (int z = 0; z < 3; z++) {
+                    const __m512i sel = _mm512_maskz_permutexvar_epi8(g[q].keep[z], g[q].idx[z], v);
+                    const __m512i sum = _mm512_sad_epu8(sel, zero);
+                    r[z] = _mm512_srli_epi64(_mm512_add_epi64(half, _mm512_mul_epu32(sum, g[q].k[z])), 22);
+                }
+                /* slot 8 z + l sits in byte z of 64-bit lane l: one permute
+                 * puts the 24 bytes in slot order */
+                const __m512i all = _mm512_or_si512(
+                    r[0], _mm512_or_si512(_mm512_slli_epi64(r[1], 8), _mm512_slli_epi64(r[2], 16)));
+                _mm512_mask_storeu_epi8(o + (size_t)i * 3, (__mmask64)0xffffff,
+                                        _mm512_permutexvar_epi8(order, all));
+            }
+        }
+    }
+    for (int y = y0; y < y1; y++)
+        box_row(mid + (size_t)y * out_row + (size_t)groups * 24, in + (size_t)y * in_row, 3,
+                nw - groups * 8, hs + groups * 8, hn + groups * 8, hk + groups * 8);
+}
+
+/* The upscale with AVX-512 VBMI: output byte b of a row is small-row byte
+ * tx[b / c] c + b % c, and tx does not decrease, so each 64 output bytes
+ * come from at most 64 consecutive source bytes: one byte permute per 64
+ * bytes, with indices built once for every row (masked loads and stores at
+ * the ends). Returns 0, leaving the work to the caller, when a chunk's
+ * sources span more than 64 bytes or the row has over 64 chunks. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static int
+expand_vbmi(uint8_t *out, const uint8_t *small, size_t small_bytes, size_t rowlen,
+            const int32_t *tx, const int32_t *ty, int W, int H, int c)
+{
+    enum { MAXCH = 64 };
+    const size_t orow = (size_t)W * c;
+    const size_t nch = (orow + 63) / 64;
+    if (nch > MAXCH)
+        return 0;
+    __m512i idx[MAXCH];
+    size_t base[MAXCH];
+    for (size_t q = 0; q < nch; q++) {
+        uint8_t id[64] = {0};
+        base[q] = (size_t)tx[(64 * q) / (size_t)c] * (size_t)c;
+        for (size_t t = 0; t < 64 && 64 * q + t < orow; t++) {
+            const size_t b = 64 * q + t;
+            const size_t src = (size_t)tx[b / (size_t)c] * (size_t)c + b % (size_t)c;
+            if (src < base[q] || src - base[q] >= 64)
+                return 0;
+            id[t] = (uint8_t)(src - base[q]);
+        }
+        idx[q] = _mm512_loadu_si512(id);
+    }
+    const uint8_t *small_end = small + small_bytes;
+    const __mmask64 last = orow % 64 ? (__mmask64)(((uint64_t)1 << (orow % 64)) - 1) : ~(__mmask64)0;
+    for (int y = 0; y < H; y++) {
+        uint8_t *o = out + (size_t)y * orow;
+        if (y > 0 && ty[y] == ty[y - 1]) {
+            memcpy(o, o - orow, orow);
+            continue;
+        }
+        const uint8_t *srow = small + (size_t)ty[y] * rowlen;
+        for (size_t q = 0; q < nch; q++) {
+            const uint8_t *p = srow + base[q];
+            const size_t avail = (size_t)(small_end - p);
+            const __mmask64 lm = avail >= 64 ? ~(__mmask64)0 : (__mmask64)(((uint64_t)1 << avail) - 1);
+            const __m512i v = _mm512_permutexvar_epi8(idx[q], _mm512_maskz_loadu_epi8(lm, p));
+            _mm512_mask_storeu_epi8(o + 64 * q, q + 1 == nch ? last : ~(__mmask64)0, v);
+        }
+    }
+    return 1;
+}
+
+/* box_col_avx2 with AVX-512: 32 columns at a time, masked at the end of
+ * the row; the unsigned saturating narrowing is box_round's clamp (the
+ * results are not negative). Sums stay in 16 bits for n <= 257. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+box_col_avx512(uint8_t *o, const uint8_t *r0, size_t len, int n, int32_t coef)
+{
+    const __m512i half = _mm512_set1_epi32(1 << 21), k = _mm512_set1_epi32(coef);
+    for (size_t x = 0; x < len; x += 32) {
+        const __mmask32 m = len - x >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << (len - x)) - 1u);
+        __m512i s = _mm512_setzero_si512();
+        for (int t = 0; t < n; t++)
+            s = _mm512_add_epi16(s, _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, r0 + (size_t)t * len + x)));
+        __m512i lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(s));
+        __m512i hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(s, 1));
+        lo = _mm512_srai_epi32(_mm512_add_epi32(half, _mm512_mullo_epi32(lo, k)), 22);
+        hi = _mm512_srai_epi32(_mm512_add_epi32(half, _mm512_mullo_epi32(hi, k)), 22);
+        const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtusepi32_epi8(lo)),
+                                                  _mm512_cvtusepi32_epi8(hi), 1);
+        _mm256_mask_storeu_epi8(o + x, m, b);
+    }
+}
+
 /* box_rows3_avx2 on two rows, and on one. */
 __attribute__((target("avx2"))) static void box_rows3x2_avx2(uint8_t *o, const uint8_t *row, int nw,
                                                               const int32_t *hs, const int32_t *hn,
@@ -1137,7 +1299,13 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
     const uint8_t *end = j->in + (size_t)j->H * W * c;
     /* Horizontal pass, into 8 bits, over the rows the vertical runs cover. */
     const int y0 = j->vs[0], y1 = j->vs[nh - 1] + j->vn[nh - 1];
+#ifdef GEOM_X86_VARIANTS
+    if (avx2 == 2 && c == 3)
+        box_pass3_vbmi(j->mid, j->in, W, nw, y0, y1, j->hs, j->hn, j->hk, end);
+    for (int y = avx2 == 2 && c == 3 ? y1 : y0; y < y1; y++) {
+#else
     for (int y = y0; y < y1; y++) {
+#endif
         const uint8_t *row = j->in + (size_t)y * W * c;
         uint8_t *o = j->mid + (size_t)y * nw * c;
 #ifdef GEOM_X86_VARIANTS
@@ -1163,6 +1331,10 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
         const uint8_t *r0 = j->mid + (size_t)j->vs[i] * rowlen;
         uint8_t *o = j->small + (size_t)i * rowlen;
 #ifdef GEOM_X86_VARIANTS
+        if (avx2 == 2 && j->vn[i] <= 257) {
+            box_col_avx512(o, r0, rowlen, j->vn[i], j->vk[i]);
+            continue;
+        }
         if (avx2) {
             box_col_avx2(o, r0, rowlen, j->vn[i], j->vk[i]);
             continue;
@@ -1176,6 +1348,11 @@ GEOM_INLINE void pixelate_body(const pixelate_job *j, int avx2)
         }
     }
     j->small[(size_t)nh * rowlen] = 0;
+#ifdef GEOM_X86_VARIANTS
+    if (avx2 == 2 &&
+        expand_vbmi(j->out, j->small, (size_t)nh * rowlen + 1, rowlen, j->tx, j->ty, W, j->H, c))
+        return;
+#endif
     /* Upscale: each output row repeats a small row through tx; equal
      * neighbouring rows are copied. */
     const size_t orow = (size_t)W * c;
@@ -1212,6 +1389,12 @@ static void pixelate_run_base(const pixelate_job *j)
 __attribute__((target("avx2"))) static void pixelate_run_avx2(const pixelate_job *j)
 {
     pixelate_body(j, 1);
+}
+
+/* The AVX2 kernels with the horizontal pass in AVX-512 VBMI. */
+__attribute__((target("avx2"))) static void pixelate_run_vbmi(const pixelate_job *j)
+{
+    pixelate_body(j, 2);
 }
 #endif
 
@@ -1260,7 +1443,10 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
     j.tx = tx;
     j.ty = ty;
 #ifdef GEOM_X86_VARIANTS
-    if (__builtin_cpu_supports("avx2"))
+    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        pixelate_run_vbmi(&j);
+    else if (__builtin_cpu_supports("avx2"))
         pixelate_run_avx2(&j);
     else
 #endif

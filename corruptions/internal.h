@@ -64,6 +64,17 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 int sa__jpeg_compression(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
+/* sum[k] = the float64 running sum, pixel after pixel, of v / 255 over the
+ * values v of channel k (1 <= ch <= 4 interleaved channels): exactly the
+ * doubles of that loop, which is numpy.mean's order for this layout. */
+void sa__running_sums(double sum[4], const uint8_t *src, size_t pixels, int ch);
+/* Fast-kind samplers on a chosen code path: 0 the portable scalar form, 1
+ * GCC generic vectors, 2 AVX-512, -1 the best this CPU runs (a path the
+ * build lacks falls back to a lower one). Every path gives the same bytes;
+ * tests compare them. */
+void sa__speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_rng *rng, int path);
+void sa__gaussian_fast(uint8_t *dst, const uint8_t *src, size_t n, double sigma, sa_rng *rng,
+                       int path);
 int sa__speckle_noise(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
         const sa_corrupt_options *opt, sa_rng *rng, sa_error *err);
 int sa__gaussian_blur(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,

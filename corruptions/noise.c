@@ -7,7 +7,9 @@
  *  - gaussian: trunc(clip(v/255 + n) 255) = clamp(v + D) with
  *    D = floor(255 n), whose law does not depend on v: one alias table of
  *    P(D = d) = Phi((d+1)/(255 s)) - Phi(d/(255 s)), d = -255..255, the two
- *    ends holding the whole tails (they clamp to 0 and 255 for every v);
+ *    ends holding the whole tails (they clamp to 0 and 255 for every v),
+ *    its words from eight interleaved streams (sa_rng_lanes), so that the
+ *    look-ups vectorise (noise_simd.h);
  *  - shot: the output byte is a function of k ~ Poisson(v/255 c), so each
  *    8-bit value gets an alias table of k = 0..ceil(c)-1 plus "k >= c"
  *    (= 255); small images, where the tables would cost more than the
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "noise_simd.h"
 #include "params.h"
 
 /* Upper tail of the standard normal, accurate far out. */
@@ -28,9 +31,117 @@ static double upper_tail(double x)
     return 0.5 * erfc(x * M_SQRT1_2);
 }
 
-static void gaussian_fast(uint8_t *out, const uint8_t *in, size_t n, double sigma, sa_rng *rng)
-{
+/* The alias draw of sa_rng_alias_draw32 from tables split for look-ups
+ * of 32 bits: thr[e] = the top 23 bits of entry e's threshold, v[e] = its
+ * two outcomes (own, alias; one 32-bit word), and clamp(v + d) by table
+ * (dark and bright inputs clip at random, which a branch would
+ * mispredict). */
+typedef struct gauss_tabs {
     sa_rng_alias tab[512];
+    uint32_t thr[512];
+    int16_t v[512][2];
+    uint8_t clamp[766]; /* clamp[k] = clamp(k - 255) */
+} gauss_tabs;
+
+/* One element from 32 random bits h; returns 0 when the element is at a
+ * tie and needs further bits (*out is then to be overwritten). */
+static inline int gauss_pix(uint8_t *out, uint8_t v, uint32_t h, const gauss_tabs *g)
+{
+    const uint32_t e = h >> 23, u = h & 0x7fffffu, t = g->thr[e];
+    *out = g->clamp[255 + v + g->v[e][u > t]];
+    return u != t;
+}
+
+#ifdef SA_NOISE_AVX512
+/* Sixteen elements per step of the eight lanes (element 2l from the low
+ * half of lane l's word, 2l + 1 from the high half), with gathers;
+ * elements at a tie go to ties[]; returns their count. m is a multiple of
+ * 16. */
+SA_AVX512_TARGET static size_t gauss_block_avx512(uint8_t *dst, const uint8_t *src, size_t m,
+                                                  const gauss_tabs *g, sa_rng_lanes *L,
+                                                  uint32_t *tie_h, uint32_t *tie_i)
+{
+    __m512i s0 = _mm512_loadu_si512(L->s[0]), s1 = _mm512_loadu_si512(L->s[1]);
+    __m512i s2 = _mm512_loadu_si512(L->s[2]), s3 = _mm512_loadu_si512(L->s[3]);
+    const __m512i low23 = _mm512_set1_epi32(0x7fffff), zero = _mm512_setzero_si512();
+    const __m512i top = _mm512_set1_epi32(255);
+    size_t nt = 0;
+    for (size_t i = 0; i < m; i += 16) {
+        const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(s1, 2), s1);
+        const __m512i y = _mm512_rol_epi64(x, 7);
+        const __m512i w = _mm512_add_epi64(_mm512_slli_epi64(y, 3), y);
+        const __m512i t17 = _mm512_slli_epi64(s1, 17);
+        s2 = _mm512_xor_si512(s2, s0);
+        s3 = _mm512_xor_si512(s3, s1);
+        s1 = _mm512_xor_si512(s1, s2);
+        s0 = _mm512_xor_si512(s0, s3);
+        s2 = _mm512_xor_si512(s2, t17);
+        s3 = _mm512_rol_epi64(s3, 45);
+        const __m512i e = _mm512_srli_epi32(w, 23);
+        const __m512i u = _mm512_and_si512(w, low23);
+        const __m512i t = _mm512_i32gather_epi32(e, (const void *)g->thr, 4);
+        const __m512i pr = _mm512_i32gather_epi32(e, (const void *)g->v, 4);
+        const __m512i own = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16);
+        const __m512i alias = _mm512_srai_epi32(pr, 16);
+        const __m512i d = _mm512_mask_blend_epi32(_mm512_cmpgt_epu32_mask(u, t), own, alias);
+        const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+        const __m512i o = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, d), zero), top);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm512_cvtepi32_epi8(o));
+        __mmask16 tie = _mm512_cmpeq_epi32_mask(u, t);
+        if (__builtin_expect(tie != 0, 0)) {
+            uint32_t hl[16];
+            _mm512_storeu_si512(hl, w);
+            do {
+                const int l = __builtin_ctz(tie);
+                tie_h[nt] = hl[l];
+                tie_i[nt++] = (uint32_t)(i + (size_t)l);
+                tie &= (__mmask16)(tie - 1);
+            } while (tie);
+        }
+    }
+    _mm512_storeu_si512(L->s[0], s0);
+    _mm512_storeu_si512(L->s[1], s1);
+    _mm512_storeu_si512(L->s[2], s2);
+    _mm512_storeu_si512(L->s[3], s3);
+    return nt;
+}
+#endif
+
+#ifdef SA_RNG_LANES_VEC
+/* The same draws with the lanes stepped in generic vectors and the look-ups
+ * done one element at a time. */
+SA_CLONES static size_t gauss_block_vec(uint8_t *dst, const uint8_t *src, size_t m,
+                                        const gauss_tabs *g, sa_rng_lanes *L, uint32_t *tie_h,
+                                        uint32_t *tie_i)
+{
+    sa_u64x8 s[4];
+    memcpy(s, L->s, sizeof s);
+    size_t nt = 0;
+    for (size_t i = 0; i < m; i += 16) {
+        sa_u64x8 w;
+        sa_rng_lanes_step(s, &w);
+        uint32_t h[16];
+        memcpy(h, &w, sizeof h);
+        for (size_t j = 0; j < 16; j++)
+            if (!gauss_pix(dst + i + j, src[i + j], h[j], g)) {
+                tie_h[nt] = h[j];
+                tie_i[nt++] = (uint32_t)(i + j);
+            }
+    }
+    memcpy(L->s, s, sizeof s);
+    return nt;
+}
+#endif
+
+/* gaussian: clamp(v + D) with D from the alias table, two elements per
+ * lane word (see the comment at the top), 256 elements per block; the
+ * rare ties (2^-23 per element) are settled after each block with words
+ * of the generator's own stream. */
+void sa__gaussian_fast(uint8_t *out, const uint8_t *in, size_t n, double sigma, sa_rng *rng,
+                       int path)
+{
+    gauss_tabs tabs;
+    gauss_tabs *g = &tabs;
     double w[511];
     int32_t val[511];
     const double s = 255.0 * sigma;
@@ -47,23 +158,54 @@ static void gaussian_fast(uint8_t *out, const uint8_t *in, size_t n, double sigm
         w[d + 255] = p;
         val[d + 255] = d;
     }
-    sa_rng_alias_build(tab, 9, w, val, 511);
-    /* clamp(v + d) by table: dark and bright inputs clip at random, which
-     * a branch would mispredict */
-    uint8_t clamp[766];
-    for (int k = 0; k < 766; k++)
-        clamp[k] = (uint8_t)(k < 255 ? 0 : (k > 510 ? 255 : k - 255));
-    const uint8_t *cl = clamp + 255;
-    /* two elements per 64-bit word, 32 bits each */
-    sa_rng_stream st = sa_rng_stream_take(rng);
-    size_t i = 0;
-    for (; i + 1 < n; i += 2) {
-        const uint64_t word = sa_rng_stream_next(&st);
-        out[i] = cl[in[i] + sa_rng_alias_draw32(tab, 9, (uint32_t)(word >> 32), &st)];
-        out[i + 1] = cl[in[i + 1] + sa_rng_alias_draw32(tab, 9, (uint32_t)word, &st)];
+    sa_rng_alias_build(g->tab, 9, w, val, 511);
+    for (int e = 0; e < 512; e++) {
+        g->thr[e] = (uint32_t)(g->tab[e].thr >> 41);
+        g->v[e][0] = (int16_t)g->tab[e].v[0];
+        g->v[e][1] = (int16_t)g->tab[e].v[1];
     }
-    if (i < n)
-        out[i] = cl[in[i] + sa_rng_alias_draw32(tab, 9, (uint32_t)(sa_rng_stream_next(&st) >> 32), &st)];
+    for (int k = 0; k < 766; k++)
+        g->clamp[k] = (uint8_t)(k < 255 ? 0 : (k > 510 ? 255 : k - 255));
+    const int best = sa__noise_best_path();
+    if (path < 0 || path > best)
+        path = best;
+    sa_rng_lanes L;
+    sa_rng_lanes_seed(&L, rng);
+    sa_rng_stream st = sa_rng_stream_take(rng);
+    uint32_t tie_h[256], tie_i[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        const size_t m = n - i0 < 256 ? n - i0 : 256;
+        size_t nt = 0, i = 0;
+#ifdef SA_NOISE_AVX512
+        if (path == 2) {
+            i = m & ~(size_t)15;
+            nt = gauss_block_avx512(out + i0, in + i0, i, g, &L, tie_h, tie_i);
+        }
+#endif
+#ifdef SA_RNG_LANES_VEC
+        if (path == 1) {
+            i = m & ~(size_t)15;
+            nt = gauss_block_vec(out + i0, in + i0, i, g, &L, tie_h, tie_i);
+        }
+#endif
+        for (; i < m; i += 16) {
+            uint64_t wl[8];
+            sa_rng_lanes_next8(&L, wl);
+            const size_t k = m - i < 16 ? m - i : 16;
+            for (size_t j = 0; j < k; j++) {
+                const uint32_t h = (uint32_t)(wl[j >> 1] >> (32 * (j & 1)));
+                if (!gauss_pix(out + i0 + i + j, in[i0 + i + j], h, g)) {
+                    tie_h[nt] = h;
+                    tie_i[nt++] = (uint32_t)(i + j);
+                }
+            }
+        }
+        for (size_t j = 0; j < nt; j++) {
+            const size_t e = i0 + tie_i[j];
+            const int32_t x = in[e] + sa_rng_alias_tie(&g->tab[tie_h[j] >> 23], 9, &st);
+            out[e] = (uint8_t)(x < 0 ? 0 : (x > 255 ? 255 : x));
+        }
+    }
     sa_rng_stream_give(rng, &st);
 }
 
@@ -75,7 +217,7 @@ int sa__gaussian_noise(sa_image *out, const sa_image *in, sa_corrupt_params tabl
     const double sigma = sa__gaussian_sigma[table == SA_PARAMS_CIFAR][severity - 1];
     const size_t n = sa_image_size(in);
     if (rng->kind == SA_RNG_FAST) {
-        gaussian_fast(out->data, in->data, n, sigma, rng);
+        sa__gaussian_fast(out->data, in->data, n, sigma, rng, -1);
         return 0;
     }
     for (size_t i = 0; i < n; i++) {

@@ -132,12 +132,57 @@ static double gauss(sa_rng *r)
     return f * x2;
 }
 
+void sa_rng_lanes_seed(sa_rng_lanes *L, sa_rng *r)
+{
+    SA_ASSERT(r->kind == SA_RNG_FAST);
+    sa_rng_stream st = sa_rng_stream_take(r);
+    for (int l = 0; l < 8; l++) {
+        uint64_t x = sa_rng_stream_next(&st);
+        uint64_t any = 0;
+        for (int j = 0; j < 4; j++) {
+            L->s[j][l] = splitmix64(&x);
+            any |= L->s[j][l];
+        }
+        if (any == 0) /* the one state xoshiro cannot leave */
+            L->s[0][l] = 0x9e3779b97f4a7c15u;
+    }
+    sa_rng_stream_give(r, &st);
+}
+
 /* ---- ziggurat (Marsaglia & Tsang, with the layer index, sign and abscissa
  * taken from disjoint bits of one word) ---------------------------------- */
 
 static inline double stream_double(sa_rng_stream *st)
 {
     return (double)(sa_rng_stream_next(st) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The wedge test y < f(z) of layer i (z between a = x[i+1] and b = x[i])
+ * decided without exp where bounds settle it: f is convex beyond 1, so it
+ * lies under the chord and over both tangents there, and concave below 1
+ * (the other way round). Returns 1 (accept), -1 (reject) or 0 (exp
+ * decides). The margin, 1e-12, is far above the rounding of the bounds
+ * and of exp, so every decision is the one the exact test makes. */
+static inline int wedge_side(int i, double z, double y)
+{
+    const double a = zig_x[i + 1], b = zig_x[i];
+    const double fa = zig_f[i + 1], fb = zig_f[i];
+    const double ta = fa * (1.0 - a * (z - a)), tb = fb * (1.0 - b * (z - b));
+    if (a > 1.0001) {
+        /* over both tangents, under the chord (the tangents need no
+         * division, so they go first) */
+        if (y < (ta > tb ? ta : tb) - 1e-12)
+            return 1;
+        const double chord = fb + (fa - fb) * ((b - z) / (b - a));
+        return y > chord + 1e-12 ? -1 : 0;
+    }
+    if (b < 0.9999) {
+        if (y > (ta < tb ? ta : tb) + 1e-12)
+            return -1;
+        const double chord = fb + (fa - fb) * ((b - z) / (b - a));
+        return y < chord - 1e-12 ? 1 : 0;
+    }
+    return 0;
 }
 
 double sa_rng_zig_finish(sa_rng_stream *st, uint64_t w)
@@ -162,7 +207,8 @@ double sa_rng_zig_finish(sa_rng_stream *st, uint64_t w)
         }
         /* wedge of layer i: y uniform between f(x[i]) and f(x[i+1]) */
         double y = zig_f[i] + stream_double(st) * (zig_f[i + 1] - zig_f[i]);
-        if (y < exp(-0.5 * z * z))
+        const int side = wedge_side(i, z, y);
+        if (side > 0 || (side == 0 && y < exp(-0.5 * z * z)))
             return sign * z;
         w = sa_rng_stream_next(st);
     }

@@ -108,6 +108,66 @@ static inline uint64_t sa_rng_stream_next(sa_rng_stream *st)
     return result;
 }
 
+/* ---- eight interleaved streams (fast kind) ------------------------------
+ * Loops that vectorise draw from eight independent xoshiro256** streams,
+ * one per lane. sa_rng_lanes_seed takes eight words of the sa_rng's
+ * stream and expands each through splitmix64 into one lane's state, so
+ * the lanes depend on the generator's state only. Step t gives word t of
+ * each lane; the operations are integer shifts, adds and xors, so a loop
+ * that keeps the state in vector registers (sa_rng_lanes_step, GCC) and
+ * the portable form (sa_rng_lanes_next8) give the same words on every
+ * CPU. The multiplications by 5 and 9 are written as shifts and adds,
+ * which vector units without a 64-bit multiply do cheaply.
+ *
+ *     sa_rng_lanes L;
+ *     sa_rng_lanes_seed(&L, r);
+ *     uint64_t w[8];
+ *     sa_rng_lanes_next8(&L, w);   // w[l]: next word of lane l
+ */
+typedef struct sa_rng_lanes {
+    uint64_t s[4][8]; /* s[j][l]: state word j of lane l */
+} sa_rng_lanes;
+
+void sa_rng_lanes_seed(sa_rng_lanes *L, sa_rng *r);
+
+static inline void sa_rng_lanes_next8(sa_rng_lanes *L, uint64_t out[8])
+{
+    for (int l = 0; l < 8; l++) {
+        const uint64_t s1 = L->s[1][l];
+        const uint64_t x = (s1 << 2) + s1;
+        const uint64_t y = (x << 7) | (x >> 57);
+        out[l] = (y << 3) + y;
+        const uint64_t t = s1 << 17;
+        L->s[2][l] ^= L->s[0][l];
+        L->s[3][l] ^= s1;
+        L->s[1][l] = s1 ^ L->s[2][l];
+        L->s[0][l] ^= L->s[3][l];
+        L->s[2][l] ^= t;
+        L->s[3][l] = (L->s[3][l] << 45) | (L->s[3][l] >> 19);
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define SA_RNG_LANES_VEC 1
+typedef uint64_t sa_u64x8 __attribute__((vector_size(64)));
+/* One step of all eight lanes held in vectors (s[j] = state word j of
+ * every lane; load from and store back to sa_rng_lanes.s[j]). */
+static inline void sa_rng_lanes_step(sa_u64x8 *s, sa_u64x8 *out)
+{
+    const sa_u64x8 s1 = s[1];
+    const sa_u64x8 x = (s1 << 2) + s1;
+    const sa_u64x8 y = (x << 7) | (x >> 57);
+    *out = (y << 3) + y;
+    const sa_u64x8 t = s1 << 17;
+    s[2] ^= s[0];
+    s[3] ^= s1;
+    s[1] = s1 ^ s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+}
+#endif
+
 /* The fast kind's normal sampler (a 256-layer ziggurat) in two steps, for
  * loops that fuse the draw with their own arithmetic: one word w gives a
  * candidate z = sa_rng_zig_first(w, &ok); when ok (98.5 % of words) z is

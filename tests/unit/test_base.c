@@ -200,6 +200,79 @@ static void test_rng_ziggurat_normal(void **state)
     }
 }
 
+/* The eight interleaved streams: each lane is a xoshiro256** stream of its
+ * own state (the vector step, where built, gives the same words), the
+ * seeding takes eight words of the parent generator and depends on its
+ * state only, and the words look uniform and unrelated across lanes. */
+static void test_rng_lanes(void **state)
+{
+    (void)state;
+    sa_rng a, b;
+    sa_rng_seed(&a, SA_RNG_FAST, 41);
+    sa_rng_seed(&b, SA_RNG_FAST, 41);
+    sa_rng_lanes L, M;
+    sa_rng_lanes_seed(&L, &a);
+    sa_rng_lanes_seed(&M, &b);
+    assert_memory_equal(&L, &M, sizeof L);
+    /* the parent continues after the eight seed words */
+    sa_rng c;
+    sa_rng_seed(&c, SA_RNG_FAST, 41);
+    for (int i = 0; i < 8; i++)
+        (void)sa_rng_u32(&c);
+    assert_int_equal(sa_rng_u32(&a), sa_rng_u32(&c));
+    /* lane l reproduces the scalar stream from its state */
+    sa_rng_stream st[8];
+    for (int l = 0; l < 8; l++)
+        for (int j = 0; j < 4; j++)
+            st[l].s[j] = L.s[j][l];
+    for (int l = 0; l < 8; l++)
+        for (int l2 = 0; l2 < l; l2++)
+            assert_true(memcmp(st[l].s, st[l2].s, sizeof st[l].s) != 0);
+    for (int t = 0; t < 1000; t++) {
+        uint64_t w[8];
+        sa_rng_lanes_next8(&L, w);
+        for (int l = 0; l < 8; l++)
+            assert_true(w[l] == sa_rng_stream_next(&st[l]));
+    }
+#ifdef SA_RNG_LANES_VEC
+    sa_u64x8 v[4];
+    memcpy(v, M.s, sizeof v);
+    for (int t = 0; t < 1000; t++) {
+        uint64_t w[8];
+        sa_u64x8 x;
+        sa_rng_lanes_next8(&M, w);
+        sa_rng_lanes_step(v, &x);
+        for (int l = 0; l < 8; l++)
+            assert_true(w[l] == x[l]);
+    }
+    assert_memory_equal(v, M.s, sizeof v);
+#endif
+    /* 2^17 steps: the top 4 bits of every lane in 16 bins (chi-square, 15
+     * degrees of freedom per lane), and the xor of neighbouring lanes'
+     * words balanced bit by bit */
+    enum { STEPS = 1 << 17 };
+    size_t bins[8][16] = {{0}};
+    size_t ones[64] = {0};
+    for (int t = 0; t < STEPS; t++) {
+        uint64_t w[8];
+        sa_rng_lanes_next8(&L, w);
+        for (int l = 0; l < 8; l++)
+            bins[l][w[l] >> 60]++;
+        const uint64_t x = w[0] ^ w[1];
+        for (int k = 0; k < 64; k++)
+            ones[k] += x >> k & 1u;
+    }
+    const double e = STEPS / 16.0;
+    for (int l = 0; l < 8; l++) {
+        double chi2 = 0;
+        for (int k = 0; k < 16; k++)
+            chi2 += ((double)bins[l][k] - e) * ((double)bins[l][k] - e) / e;
+        assert_true(chi2 < 15.0 + 6.0 * sqrt(30.0));
+    }
+    for (int k = 0; k < 64; k++)
+        assert_true(fabs((double)ones[k] - STEPS / 2.0) < 5.0 * sqrt(STEPS / 4.0));
+}
+
 /* Bulk fills of the numpy kind are the per-draw sequence, bit for bit. */
 static void test_rng_fill_numpy_order(void **state)
 {
@@ -407,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_fs_atomic_write),      cmocka_unit_test(test_strbuf_and_json),
         cmocka_unit_test(test_logger),              cmocka_unit_test(test_rng_ziggurat_normal),
         cmocka_unit_test(test_rng_fill_numpy_order), cmocka_unit_test(test_rng_alias_tables),
+        cmocka_unit_test(test_rng_lanes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

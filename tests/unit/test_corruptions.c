@@ -350,6 +350,24 @@ static void check_pixelate(int N, int sev, sa_corrupt_params p, int n)
     sa_image_free(out);
 }
 
+/* check_pixelate at sizes around the vector kernels' blocks (groups of
+ * eight runs, 64-byte rows of the upscale, 32-byte columns). Its exact
+ * rational model of the box runs and upscale indices differs from Pillow's
+ * rounded ones where a run boundary or an index lands exactly on an
+ * integer ((x + 0.5) n / N for some x, e.g. odd N with even n); such
+ * sizes are left to the comparison with Pillow itself. */
+static void test_pixelate_sizes(void **state)
+{
+    (void)state;
+    const double cf[4] = {0.6, 0.5, 0.4, 0.3}; /* runs of at most 4 */
+    const int sizes[4] = {1, 23, 96, 512};
+    for (int si = 0; si < 4; si++)
+        for (int s = 1; s <= 4; s++) {
+            const int n = (int)(sizes[si] * cf[s - 1]);
+            check_pixelate(sizes[si], s, SA_PARAMS_IMAGENET, n < 1 ? 1 : n);
+        }
+}
+
 static void test_pixelate_box_means(void **state)
 {
     (void)state;
@@ -1051,6 +1069,47 @@ static void test_speckle_fast_law(void **state)
         }
 }
 
+/* The lane samplers of gaussian and speckle give the same bytes, and leave
+ * the generator in the same state, on every code path (portable, generic
+ * vectors, AVX-512: a path this CPU lacks runs the best one it has), for
+ * lengths around the vector widths and block size. */
+static void test_noise_fast_paths(void **state)
+{
+    (void)state;
+    const size_t lens[10] = {1, 7, 15, 16, 17, 255, 256, 257, 4099, 224 * 224 * 3 + 5};
+    const size_t cap = 224 * 224 * 3 + 5;
+    uint8_t *in = malloc(cap), *ref = malloc(cap), *o = malloc(cap);
+    assert_non_null(in);
+    assert_non_null(ref);
+    assert_non_null(o);
+    for (size_t i = 0; i < cap; i++)
+        in[i] = (uint8_t)(i * 37u + (i >> 7));
+    for (int kind = 0; kind < 2; kind++)
+        for (int li = 0; li < 10; li++) {
+            const size_t n = lens[li];
+            uint32_t next_ref = 0;
+            for (int path = 0; path <= 3; path++) {
+                sa_rng r;
+                sa_rng_seed(&r, SA_RNG_FAST, 77 + (uint64_t)li);
+                uint8_t *dst = path == 0 ? ref : o;
+                if (kind == 0)
+                    sa__gaussian_fast(dst, in, n, 0.38, &r, path == 3 ? -1 : path);
+                else
+                    sa__speckle_fast(dst, in, n, 0.6, &r, path == 3 ? -1 : path);
+                const uint32_t next = sa_rng_u32(&r);
+                if (path == 0) {
+                    next_ref = next;
+                } else {
+                    assert_memory_equal(o, ref, n);
+                    assert_int_equal(next, next_ref);
+                }
+            }
+        }
+    free(in);
+    free(ref);
+    free(o);
+}
+
 /* The fast kind's results depend on seed, input and severity only. */
 static void test_fast_kind_thread_count(void **state)
 {
@@ -1109,6 +1168,41 @@ static void test_contrast_matches_formula(void **state)
             }
             sa_image_free(in);
         }
+}
+
+/* Contrast's channel sums are the naive running sums to the bit, for
+ * images dark, bright, flat and noisy, 1 to 4 channels, small and large
+ * (sums crossing many powers of two). */
+static void test_contrast_running_sums(void **state)
+{
+    (void)state;
+    const int dims[5][2] = {{1, 1}, {17, 5}, {224, 224}, {640, 480}, {1500, 1100}};
+    uint32_t x = 12345u;
+    for (int di = 0; di < 5; di++)
+        for (int ch = 1; ch <= 4; ch++)
+            for (int mode = 0; mode < 5; mode++) {
+                const size_t pixels = (size_t)dims[di][0] * (size_t)dims[di][1];
+                const size_t n = pixels * (size_t)ch;
+                uint8_t *img = malloc(n);
+                assert_non_null(img);
+                for (size_t i = 0; i < n; i++) {
+                    x = x * 1664525u + 1013904223u;
+                    const unsigned r = x >> 24;
+                    img[i] = (uint8_t)(mode == 0   ? r
+                                       : mode == 1 ? r % 3u
+                                       : mode == 2 ? 255u - r % 4u
+                                       : mode == 3 ? 200u
+                                                   : (i / 7u + r % 16u) % 256u);
+                }
+                double got[4], want[4] = {0, 0, 0, 0};
+                sa__running_sums(got, img, pixels, ch);
+                for (size_t p = 0; p < pixels; p++)
+                    for (int k = 0; k < ch; k++)
+                        want[k] += img[p * (size_t)ch + (size_t)k] / 255.0;
+                for (int k = 0; k < ch; k++)
+                    assert_memory_equal(&got[k], &want[k], sizeof(double));
+                free(img);
+            }
 }
 
 /* Plasma: values in [0, 1] reaching both ends, deterministic, and exactly
@@ -2168,11 +2262,14 @@ int main(void)
         cmocka_unit_test(test_shot_fast_law),
         cmocka_unit_test(test_impulse_fast_law),
         cmocka_unit_test(test_speckle_fast_law),
+        cmocka_unit_test(test_noise_fast_paths),
+        cmocka_unit_test(test_contrast_running_sums),
         cmocka_unit_test(test_fast_kind_thread_count),
         cmocka_unit_test(test_deterministic_and_seed_sensitive),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_grey_images),
         cmocka_unit_test(test_pixelate_box_means),
+        cmocka_unit_test(test_pixelate_sizes),
         cmocka_unit_test(test_jpeg_compression_roundtrip),
         cmocka_unit_test(test_elastic_core_identity_and_translation),
         cmocka_unit_test(test_elastic_alpha_zero_is_affine),
