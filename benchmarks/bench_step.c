@@ -46,6 +46,10 @@ int main(int argc, char **argv)
     if (threads > 0)
         sa_torch_set_threads(threads);
     sa_error e = {0};
+    if (sa_torch_reuse_memory(&e) < 0) {
+        fprintf(stderr, "bench_step: %s\n", e.msg);
+        return 1;
+    }
     sa_model *m = NULL;
     if (sa_model_load(&m, path, SA_DEVICE_CPU, &e) < 0) {
         fprintf(stderr, "bench_step: %s\n", e.msg);

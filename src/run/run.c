@@ -248,7 +248,10 @@ static int engine_open(engine *e, const sa_config *cfg, const sa_plan *plan, sa_
     long threads = cfg->run.threads > 0 ? cfg->run.threads : sysconf(_SC_NPROCESSORS_ONLN);
     e->threads = threads > 0 ? (int)threads : 1;
     sa_torch_set_threads(e->threads);
-    int rc = sa_torch_parse_device(&e->device, cfg->run.device, err);
+    int rc = sa_torch_reuse_memory(err);
+    if (rc < 0)
+        return rc;
+    rc = sa_torch_parse_device(&e->device, cfg->run.device, err);
     if (rc < 0)
         return rc;
     if ((rc = check_sources(e, plan, err)) < 0)

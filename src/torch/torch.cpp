@@ -66,7 +66,30 @@ namespace {
 // the data pointer alone, as libtorch's raw allocation interface requires.
 class ReuseAllocator final : public c10::Allocator {
 public:
-    c10::DataPtr allocate(size_t n) const override
+    // libtorch before 2.3 declares allocate const and has no copy_data;
+    // later releases make allocate non-const and copy_data pure virtual.
+    // Both forms are defined (without `override`), so the class is complete
+    // against either.
+    c10::DataPtr allocate(size_t n) const
+    {
+        return make(n);
+    }
+    c10::DataPtr allocate(size_t n)
+    {
+        return make(n);
+    }
+    void copy_data(void *dest, const void *src, size_t count) const
+    {
+        std::memcpy(dest, src, count);
+    }
+
+    c10::DeleterFnPtr raw_deleter() const override
+    {
+        return &release;
+    }
+
+private:
+    c10::DataPtr make(size_t n) const
     {
         size_t size = n + kHeader;
         if (size >= kMinReused)
@@ -81,12 +104,6 @@ public:
         return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
     }
 
-    c10::DeleterFnPtr raw_deleter() const override
-    {
-        return &release;
-    }
-
-private:
     struct Header {
         const ReuseAllocator *owner;
         size_t size;
@@ -382,6 +399,19 @@ void sa_torch_set_threads(int n)
     }
 }
 
+int sa_torch_reuse_memory(sa_error *err)
+{
+    try {
+        use_reuse_allocator();
+    } catch (const std::exception &ex) {
+        return sa_error_set(err, SA_ENOMEM, "torch", "cannot install the reusing CPU allocator: %s",
+                            ex.what());
+    } catch (...) {
+        return sa_error_set(err, SA_ENOMEM, "torch", "cannot install the reusing CPU allocator");
+    }
+    return 0;
+}
+
 void sa_torch_manual_seed(uint64_t seed)
 {
     try {
@@ -601,7 +631,6 @@ int sa_model_load(sa_model **out, const char *path, int device, sa_error *err)
         return sa_error_set(err, SA_EIO, "torch", "cannot open model file %s: %s", path,
                             strerror(errno));
     fclose(f);
-    use_reuse_allocator();
     auto m = std::make_unique<sa_model>();
     try {
         m->mod = torch::jit::load(path, to_device(device));

@@ -54,6 +54,14 @@ const char *sa_torch_version(void);
 int sa_torch_cuda_device_count(void);
 /* Intra-op threads of libtorch's CPU kernels (process-wide: the CLI calls it). */
 void sa_torch_set_threads(int n);
+/* Make libtorch's CPU tensor memory reusable (process-wide, once; the run
+ * engine calls it): freed blocks of 1 MiB and more are kept and handed out
+ * again instead of being unmapped and faulted in afresh on every batch
+ * (glibc maps such blocks one by one; a ResNet-50 training-mode pass at
+ * batch 32 otherwise spends seconds of system time per batch zeroing new
+ * pages). The process then holds at most the largest amount of such memory
+ * ever in use at once. Tensors allocated before keep their own memory. */
+int sa_torch_reuse_memory(sa_error *err);
 /* Parse "cpu", "cuda" or "cuda:N" into a device number. */
 int sa_torch_parse_device(int *out, const char *name, sa_error *err);
 /* Seed libtorch's own generators (used by models with dropout etc.). */
@@ -108,12 +116,7 @@ int sa_tensor_backward(const sa_tensor *loss, sa_error *err);
 
 /* ---- models ------------------------------------------------------------- */
 /* Load a TorchScript module (torch.jit.save) onto `device`. The model starts
- * in evaluation mode with every parameter frozen (no gradients).
- * Process-wide effect of the first load: libtorch's CPU tensors are then
- * allocated so that freed blocks of 1 MiB and more are kept and reused,
- * instead of being unmapped and faulted in again on every batch. The
- * process holds at most the largest amount of such memory ever in use at
- * once. */
+ * in evaluation mode with every parameter frozen (no gradients). */
 int sa_model_load(sa_model **out, const char *path, int device, sa_error *err);
 void sa_model_free(sa_model *m);
 int sa_model_device(const sa_model *m);
