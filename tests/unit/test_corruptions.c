@@ -1111,22 +1111,20 @@ static void test_noise_fast_paths(void **state)
 }
 
 /* The fast kind's results depend on seed, input and severity only. */
-static void test_fast_kind_thread_count(void **state)
+/* Each kind, at severities 1, 1 + step, ..., gives the same bytes on one
+ * and on two OpenMP threads (skipped without OpenMP). */
+static void check_thread_count(const sa_corruption *kinds, int n, int sev_step, sa_rng_kind rk,
+                               uint64_t seed)
 {
-    (void)state;
 #ifdef _OPENMP
-    const sa_corruption kinds[8] = {SA_CORRUPT_GAUSSIAN_NOISE, SA_CORRUPT_SHOT_NOISE,
-                                    SA_CORRUPT_IMPULSE_NOISE,  SA_CORRUPT_SPECKLE_NOISE,
-                                    SA_CORRUPT_CONTRAST,       SA_CORRUPT_SNOW,
-                                    SA_CORRUPT_SPATTER,        SA_CORRUPT_ELASTIC_TRANSFORM};
     sa_image *in = colour_chart(224, 224);
     const int saved = omp_get_max_threads();
-    for (int k = 0; k < 8; k++)
-        for (int sev = 1; sev <= 5; sev += 4) {
+    for (int k = 0; k < n; k++)
+        for (int sev = 1; sev <= 5; sev += sev_step) {
             omp_set_num_threads(1);
-            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_FAST, 23);
+            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, rk, seed);
             omp_set_num_threads(2);
-            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_FAST, 23);
+            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, rk, seed);
             assert_memory_equal(a->data, b->data, sa_image_size(in));
             sa_image_free(a);
             sa_image_free(b);
@@ -1134,8 +1132,23 @@ static void test_fast_kind_thread_count(void **state)
     omp_set_num_threads(saved);
     sa_image_free(in);
 #else
+    (void)kinds;
+    (void)n;
+    (void)sev_step;
+    (void)rk;
+    (void)seed;
     skip();
 #endif
+}
+
+static void test_fast_kind_thread_count(void **state)
+{
+    (void)state;
+    const sa_corruption kinds[] = {SA_CORRUPT_GAUSSIAN_NOISE, SA_CORRUPT_SHOT_NOISE,
+                                   SA_CORRUPT_IMPULSE_NOISE,  SA_CORRUPT_SPECKLE_NOISE,
+                                   SA_CORRUPT_CONTRAST,       SA_CORRUPT_SNOW,
+                                   SA_CORRUPT_SPATTER,        SA_CORRUPT_ELASTIC_TRANSFORM};
+    check_thread_count(kinds, (int)(sizeof kinds / sizeof kinds[0]), 4, SA_RNG_FAST, 23);
 }
 
 /* Contrast equals the per-element formula with a running per-channel sum
@@ -1555,27 +1568,10 @@ static void test_snow_spatter_effects(void **state)
 static void test_weather_thread_count(void **state)
 {
     (void)state;
-#ifdef _OPENMP
-    const sa_corruption kinds[7] = {SA_CORRUPT_SNOW,       SA_CORRUPT_FROST,   SA_CORRUPT_FOG,
-                                    SA_CORRUPT_BRIGHTNESS, SA_CORRUPT_SATURATE,
-                                    SA_CORRUPT_SPECKLE_NOISE, SA_CORRUPT_SPATTER};
-    sa_image *in = colour_chart(224, 224);
-    const int saved = omp_get_max_threads();
-    for (int k = 0; k < 7; k++)
-        for (int sev = 1; sev <= 5; sev += 2) {
-            omp_set_num_threads(1);
-            sa_image *a = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
-            omp_set_num_threads(2);
-            sa_image *b = run(in, kinds[k], sev, SA_PARAMS_AUTO, SA_RNG_NUMPY, 21);
-            assert_memory_equal(a->data, b->data, sa_image_size(in));
-            sa_image_free(a);
-            sa_image_free(b);
-        }
-    omp_set_num_threads(saved);
-    sa_image_free(in);
-#else
-    skip();
-#endif
+    const sa_corruption kinds[] = {SA_CORRUPT_SNOW,       SA_CORRUPT_FROST,   SA_CORRUPT_FOG,
+                                   SA_CORRUPT_BRIGHTNESS, SA_CORRUPT_SATURATE,
+                                   SA_CORRUPT_SPECKLE_NOISE, SA_CORRUPT_SPATTER};
+    check_thread_count(kinds, (int)(sizeof kinds / sizeof kinds[0]), 2, SA_RNG_NUMPY, 21);
 }
 
 static const sa_corruption blur_kinds[] = {
