@@ -16,7 +16,7 @@
 /* x86-64 with GCC or Clang: AVX2 and AVX-512 variants of the kernels,
  * picked at run time (__builtin_cpu_supports); other targets use the
  * portable code, which gives the same bytes. */
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(SA_NO_CPU_DISPATCH)
 #define GEOM_X86_VARIANTS 1
 #include <immintrin.h>
 #endif
@@ -727,10 +727,12 @@ __attribute__((target("avx512f"))) static void elastic_run_avx512(const elastic_
 static void elastic_run(const elastic_job *j)
 {
 #ifdef GEOM_X86_VARIANTS
+#ifndef SA_CPU_MAX_AVX2
     if (__builtin_cpu_supports("avx512f")) {
         elastic_run_avx512(j);
         return;
     }
+#endif
     if (__builtin_cpu_supports("avx2")) {
         elastic_run_avx2(j);
         return;
@@ -1443,10 +1445,13 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
     j.tx = tx;
     j.ty = ty;
 #ifdef GEOM_X86_VARIANTS
+#ifndef SA_CPU_MAX_AVX2
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         pixelate_run_vbmi(&j);
-    else if (__builtin_cpu_supports("avx2"))
+    else
+#endif
+        if (__builtin_cpu_supports("avx2"))
         pixelate_run_avx2(&j);
     else
 #endif

@@ -12,11 +12,17 @@
  * AVX2 and pick the variant at load time. The cores only add and multiply
  * lane by lane (no fused multiply-add: the build is ISO C, so
  * -ffp-contract=off), so every variant rounds exactly like the scalar code
- * and gives the same bytes. Defining SA_NO_CPU_DISPATCH builds the
- * baseline variant only (to check that it gives those bytes too). */
+ * and gives the same bytes. Two build flags narrow the choice everywhere in
+ * the corruption kernels (to check and time the other variants on any
+ * machine): SA_NO_CPU_DISPATCH builds the baseline variants only, and
+ * SA_CPU_MAX_AVX2 leaves out every AVX-512 variant. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
     defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
+#ifdef SA_CPU_MAX_AVX2
+#define SA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
 #define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
 #else
 #define SA_CLONES
 #endif
