@@ -27,6 +27,34 @@
 #define SA_CLONES
 #endif
 
+/* Kernels whose vector width must match the registers (filters_lanes.h)
+ * are compiled once per width instead: 2 doubles (SSE2, NEON), 4 under
+ * SA_LANES4_TARGET and 8 under SA_LANES8_TARGET, and sa__vec_lanes() says
+ * which one the CPU runs. The same build flags narrow the choice. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
+    defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
+#define SA_LANE_VARIANTS 1
+#define SA_LANES4_TARGET "avx2"
+#ifndef SA_CPU_MAX_AVX2
+#define SA_LANE_VARIANTS8 1
+#define SA_LANES8_TARGET "avx2,avx512f,avx512vl,avx512dq,avx512bw"
+#endif
+#endif
+
+static inline int sa__vec_lanes(void)
+{
+#ifdef SA_LANE_VARIANTS8
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return 8;
+#endif
+#ifdef SA_LANE_VARIANTS
+    if (__builtin_cpu_supports("avx2"))
+        return 4;
+#endif
+    return 2;
+}
+
 /* Eight doubles handled as one value: GCC's generic vectors become one
  * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
  * Loads and stores assume no alignment beyond the element's. */
