@@ -55,9 +55,12 @@ static inline int sa__vec_lanes(void)
     return 2;
 }
 
-/* Eight doubles handled as one value: GCC's generic vectors become one
- * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
- * Loads and stores assume no alignment beyond the element's. */
+/* Eight doubles handled as one value: one AVX-512 register. Variants
+ * without 512-bit registers (AVX2, SSE2) keep such values in memory and
+ * run these loops slower than scalar ones, so hot loops that also run
+ * there take a width per variant instead (filters_lanes.h and
+ * sa__vec_lanes above). Loads and stores assume no alignment beyond the
+ * element's. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define SA_VEC 1
 typedef double v8d __attribute__((vector_size(64)));
