@@ -185,7 +185,7 @@ FL_TARGET static void FL_FN(store_u8)(uint8_t *out, const double *x, size_t n, d
 FL_TARGET static void FL_FN(quantum_u8)(uint8_t *dst, const double *acc, size_t len)
 {
     size_t m = 0;
-#ifdef SA_VEC
+#if defined(SA_VEC) && FL_LANES >= 4 /* 2 lanes: SSE2 has no 32-bit multiply */
     const FL_VD zero = FL_SPLAT(0.0), top = FL_SPLAT(65535.0), half = FL_SPLAT(0.5);
     for (; m + FL_LANES <= len; m += FL_LANES) {
         FL_VD v = FL_LD(acc + m);
