@@ -172,10 +172,12 @@ static int hsv_have(int lanes)
 #ifdef HSV_DISPATCH
     if (lanes == 4)
         return __builtin_cpu_supports("avx2");
+#ifndef SA_CPU_MAX_AVX2
     if (lanes == 8)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw");
+#endif
 #endif
 #endif
     (void)lanes;

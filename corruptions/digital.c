@@ -159,7 +159,8 @@ void sa__running_sums(double sum[4], const uint8_t *src, size_t pixels, int ch)
 /* x86-64 GCC or Clang: the 8-bit table mapping also has an AVX-512 VBMI
  * variant (byte permutes over the table held in registers), picked at run
  * time; a look-up is a look-up, so the bytes are the same. */
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(SA_NO_CPU_DISPATCH) &&                   \
+    !defined(SA_CPU_MAX_AVX2)
 #define DIGITAL_VBMI 1
 #include <immintrin.h>
 

@@ -23,7 +23,8 @@
 /* x86-64 GCC builds also compile the row loops below for AVX2 and pick the
  * variant at load time; the build is ISO C (no contraction), so both
  * variants round identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
+    !defined(SA_NO_CPU_DISPATCH)
 #define SA__CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SA__CLONES

@@ -48,132 +48,6 @@ static int nomem(sa_error *err, const char *where)
     return sa_error_set(err, SA_ENOMEM, "corrupt", "out of memory (%s)", where);
 }
 
-/* dst[m] = sum over p, in order, of (a_p[off + m] + b_p[off + m]) * w[p],
- * starting from 0, for m < len. A centre tap is passed as a = b with half
- * its weight: (x + x) * (w / 2) == x * w exactly. Blocks of 32 values keep
- * their partial sums in registers while the taps stream past. */
-SA_CLONES
-static void pair_sum(double *dst, const double *const *pa, const double *const *pb, size_t off,
-                     const double *w, int np, size_t len)
-{
-    size_t m = 0;
-#ifdef SA_VEC
-    /* 64 values at a time: the tap's pointers and weight, loaded once, serve
-     * eight vectors */
-    for (; m + 64 <= len; m += 64) {
-        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-        for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + off + m, *b = pb[p] + off + m;
-            const v8d wp = SPLAT8(w[p]);
-            s0 += (LD8(a) + LD8(b)) * wp;
-            s1 += (LD8(a + 8) + LD8(b + 8)) * wp;
-            s2 += (LD8(a + 16) + LD8(b + 16)) * wp;
-            s3 += (LD8(a + 24) + LD8(b + 24)) * wp;
-            s4 += (LD8(a + 32) + LD8(b + 32)) * wp;
-            s5 += (LD8(a + 40) + LD8(b + 40)) * wp;
-            s6 += (LD8(a + 48) + LD8(b + 48)) * wp;
-            s7 += (LD8(a + 56) + LD8(b + 56)) * wp;
-        }
-        ST8(dst + m, s0);
-        ST8(dst + m + 8, s1);
-        ST8(dst + m + 16, s2);
-        ST8(dst + m + 24, s3);
-        ST8(dst + m + 32, s4);
-        ST8(dst + m + 40, s5);
-        ST8(dst + m + 48, s6);
-        ST8(dst + m + 56, s7);
-    }
-    for (; m + 32 <= len; m += 32) {
-        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0;
-        for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + off + m, *b = pb[p] + off + m;
-            const v8d wp = SPLAT8(w[p]);
-            s0 += (LD8(a) + LD8(b)) * wp;
-            s1 += (LD8(a + 8) + LD8(b + 8)) * wp;
-            s2 += (LD8(a + 16) + LD8(b + 16)) * wp;
-            s3 += (LD8(a + 24) + LD8(b + 24)) * wp;
-        }
-        ST8(dst + m, s0);
-        ST8(dst + m + 8, s1);
-        ST8(dst + m + 16, s2);
-        ST8(dst + m + 24, s3);
-    }
-    for (; m + 8 <= len; m += 8) {
-        v8d s0 = SPLAT8(0.0);
-        for (int p = 0; p < np; p++)
-            s0 += (LD8(pa[p] + off + m) + LD8(pb[p] + off + m)) * SPLAT8(w[p]);
-        ST8(dst + m, s0);
-    }
-#endif
-    for (; m < len; m++) {
-        double acc = 0.0;
-        for (int p = 0; p < np; p++)
-            acc += (pa[p][off + m] + pb[p][off + m]) * w[p];
-        dst[m] = acc;
-    }
-}
-
-/* dst[m] = sum over p, in order, of w[p] * a_p[off + m], starting from 0,
- * for m < len. */
-SA_CLONES
-static void tap_sum(double *dst, const double *const *pa, size_t off, const double *w, int np,
-                    size_t len)
-{
-    size_t m = 0;
-#ifdef SA_VEC
-    for (; m + 64 <= len; m += 64) {
-        v8d s0 = SPLAT8(0.0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-        for (int p = 0; p < np; p++) {
-            const double *a = pa[p] + off + m;
-            const v8d wp = SPLAT8(w[p]);
-            s0 += wp * LD8(a);
-            s1 += wp * LD8(a + 8);
-            s2 += wp * LD8(a + 16);
-            s3 += wp * LD8(a + 24);
-            s4 += wp * LD8(a + 32);
-            s5 += wp * LD8(a + 40);
-            s6 += wp * LD8(a + 48);
-            s7 += wp * LD8(a + 56);
-        }
-        ST8(dst + m, s0);
-        ST8(dst + m + 8, s1);
-        ST8(dst + m + 16, s2);
-        ST8(dst + m + 24, s3);
-        ST8(dst + m + 32, s4);
-        ST8(dst + m + 40, s5);
-        ST8(dst + m + 48, s6);
-        ST8(dst + m + 56, s7);
-    }
-    for (; m + 8 <= len; m += 8) {
-        v8d s0 = SPLAT8(0.0);
-        for (int p = 0; p < np; p++)
-            s0 += SPLAT8(w[p]) * LD8(pa[p] + off + m);
-        ST8(dst + m, s0);
-    }
-#endif
-    for (; m < len; m++) {
-        double acc = 0.0;
-        for (int p = 0; p < np; p++)
-            acc += w[p] * pa[p][off + m];
-        dst[m] = acc;
-    }
-}
-
-/* d = a + b elementwise (a and b may be the same row). */
-SA_CLONES
-static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
-                     size_t n)
-{
-    size_t m = 0;
-#ifdef SA_VEC
-    for (; m + 8 <= n; m += 8)
-        ST8(d + m, LD8(a + m) + LD8(b + m));
-#endif
-    for (; m < n; m++)
-        d[m] = a[m] + b[m];
-}
-
-
 /* ---- 8-bit conversions ----------------------------------------------------- */
 
 /* trunc(clamp(v, 0, 255)), NaN giving 0; v * 255 for v < 1 stays below 255
@@ -186,32 +60,124 @@ static inline uint8_t clamp_trunc_u8(double v)
     return (uint8_t)(int)v;
 }
 
-SA_CLONES
+/* The tap sums and 8-bit stores, one variant per register width; each
+ * call runs the widest one the CPU has (all give the same bytes). */
+#define FL_LANES 2
+#define FL_SFX _l2
+#define FL_TARGET
+#include "filters_lanes.h"
+#undef FL_LANES
+#undef FL_SFX
+#undef FL_TARGET
+
+#ifdef SA_LANE_VARIANTS
+#define FL_LANES 4
+#define FL_SFX _l4
+#define FL_TARGET __attribute__((target(SA_LANES4_TARGET)))
+#include "filters_lanes.h"
+#undef FL_LANES
+#undef FL_SFX
+#undef FL_TARGET
+#endif
+
+#ifdef SA_LANE_VARIANTS8
+#define FL_LANES 8
+#define FL_SFX _l8
+#define FL_TARGET __attribute__((target(SA_LANES8_TARGET)))
+#include "filters_lanes.h"
+#undef FL_LANES
+#undef FL_SFX
+#undef FL_TARGET
+#endif
+
+/* Runs name##_lN with the arguments for the widest N <= k built here. */
+#if defined(SA_LANE_VARIANTS8)
+#define FL_RUN(k, name, args)                                                                      \
+    do {                                                                                           \
+        const int k_ = (k);                                                                        \
+        if (k_ >= 8)                                                                               \
+            name##_l8 args;                                                                        \
+        else if (k_ >= 4)                                                                          \
+            name##_l4 args;                                                                        \
+        else                                                                                       \
+            name##_l2 args;                                                                        \
+    } while (0)
+#elif defined(SA_LANE_VARIANTS)
+#define FL_RUN(k, name, args)                                                                      \
+    do {                                                                                           \
+        if ((k) >= 4)                                                                              \
+            name##_l4 args;                                                                        \
+        else                                                                                       \
+            name##_l2 args;                                                                        \
+    } while (0)
+#else
+#define FL_RUN(k, name, args) ((void)(k), name##_l2 args)
+#endif
+#define FL_PICK(name, args) FL_RUN(sa__vec_lanes(), name, args)
+
+static void pair_sum(double *dst, const double *const *pa, const double *const *pb, size_t off,
+                     const double *w, int np, size_t len)
+{
+    FL_PICK(pair_sum, (dst, pa, pb, off, w, np, len));
+}
+
+static void tap_sum(double *dst, const double *const *pa, size_t off, const double *w, int np,
+                    size_t len)
+{
+    FL_PICK(tap_sum, (dst, pa, off, w, np, len));
+}
+
+static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
+                     size_t n)
+{
+    FL_PICK(add_rows, (d, a, b, n));
+}
+
 void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
 {
-    size_t m = 0;
-#ifdef SA_VEC
-    const v8d s = SPLAT8(scale), zero = SPLAT8(0.0), top = SPLAT8(255.0);
-    for (; m + 8 <= n; m += 8) {
-        v8d t = LD8(x + m) * s;
-        t = SEL8(t > zero, t, zero);
-        t = SEL8(t < top, t, top);
-        v8b b = __builtin_convertvector(__builtin_convertvector(t, v8i), v8b);
-        memcpy(out + m, &b, sizeof b);
-    }
-#endif
-    for (; m < n; m++)
-        out[m] = clamp_trunc_u8(x[m] * scale);
+    FL_PICK(store_u8, (out, x, n, scale));
 }
+
+int sa__filter_lanes(int lanes)
+{
+    const int best = sa__vec_lanes();
+    return lanes >= best ? best : lanes >= 4 ? 4 : 2;
+}
+
+int sa__tap_sums_lanes(double *pair, double *taps, double *sum, const double *const *pa,
+                       const double *const *pb, const double *w, int np, size_t len, int lanes)
+{
+    const int k = sa__filter_lanes(lanes);
+    FL_RUN(k, pair_sum, (pair, pa, pb, 0, w, np, len));
+    FL_RUN(k, tap_sum, (taps, pa, 0, w, np, len));
+    if (np > 0)
+        FL_RUN(k, add_rows, (sum, pa[0], pb[0], len));
+    return k;
+}
+
+int sa__stores_u8_lanes(uint8_t *trunc, uint8_t *quantum, const double *x, size_t n, double scale,
+                        int lanes)
+{
+    const int k = sa__filter_lanes(lanes);
+    FL_RUN(k, store_u8, (trunc, x, n, scale));
+    FL_RUN(k, quantum_u8, (quantum, x, n));
+    return k;
+}
+
+/* The 8-byte to 8-double conversions below use 64-bit lanes (a variable
+ * shift per lane, a 64-bit integer to double conversion) that only
+ * AVX-512 has as single instructions; other CPUs run the scalar loops. */
+#if defined(SA_LANE_VARIANTS8) && defined(__BYTE_ORDER__) &&                                       \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SA_BYTE_LANES8 1
 
 /* Eight bytes become eight doubles without a widening instruction: each
  * 64-bit lane takes its byte under the exponent of 2^52 (the double
- * 2^52 + byte, exactly), and 2^52 is subtracted. */
-SA_CLONES
-void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
+ * 2^52 + byte, exactly), and 2^52 is subtracted. Returns the values done. */
+__attribute__((target(SA_LANES8_TARGET))) static size_t load_u8_l8(double *x, const uint8_t *b,
+                                                                  size_t n, double scale)
 {
     size_t m = 0;
-#if defined(SA_VEC) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const v8l shifts = {0, 8, 16, 24, 32, 40, 48, 56};
     const v8l exp52 = {0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
                        0x4330000000000000LL, 0x4330000000000000LL, 0x4330000000000000LL,
@@ -224,6 +190,34 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
         lanes = ((lanes >> shifts) & 0xff) | exp52;
         ST8(x + m, ((v8d)lanes - two52) * s);
     }
+    return m;
+}
+
+/* sa__u8_to_unit on eight values at a time; returns the values done. */
+__attribute__((target(SA_LANES8_TARGET))) static size_t u8_to_unit_l8(double *x, const uint8_t *b,
+                                                                     size_t n)
+{
+    size_t m = 0;
+    typedef unsigned long long v8q __attribute__((vector_size(64)));
+    const v8q shifts = {0, 8, 16, 24, 32, 40, 48, 56};
+    const v8d scale = SPLAT8(0x1p-63);
+    for (; m + 8 <= n; m += 8) {
+        unsigned long long u;
+        memcpy(&u, b + m, sizeof u);
+        v8q lanes = {u, u, u, u, u, u, u, u};
+        lanes = ((lanes >> shifts) & 0xff) * 0x0101010101010101ULL;
+        ST8(x + m, __builtin_convertvector((v8l)(lanes >> 1), v8d) * scale);
+    }
+    return m;
+}
+#endif
+
+void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
+{
+    size_t m = 0;
+#ifdef SA_BYTE_LANES8
+    if (sa__vec_lanes() == 8)
+        m = load_u8_l8(x, b, n, scale);
 #endif
     for (; m < n; m++)
         x[m] = (double)b[m] * scale;
@@ -236,21 +230,12 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale)
  * dropped bits are never a tie, and the bits past M cannot carry across the
  * rounding point: checked for all 256 values by the unit tests), and the
  * scaling by 2^-63 is exact. No table lookup, so it vectorises. */
-SA_CLONES
 void sa__u8_to_unit(double *x, const uint8_t *b, size_t n)
 {
     size_t m = 0;
-#if defined(SA_VEC) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    typedef unsigned long long v8q __attribute__((vector_size(64)));
-    const v8q shifts = {0, 8, 16, 24, 32, 40, 48, 56};
-    const v8d scale = SPLAT8(0x1p-63);
-    for (; m + 8 <= n; m += 8) {
-        unsigned long long u;
-        memcpy(&u, b + m, sizeof u);
-        v8q lanes = {u, u, u, u, u, u, u, u};
-        lanes = ((lanes >> shifts) & 0xff) * 0x0101010101010101ULL;
-        ST8(x + m, __builtin_convertvector((v8l)(lanes >> 1), v8d) * scale);
-    }
+#ifdef SA_BYTE_LANES8
+    if (sa__vec_lanes() == 8)
+        m = u8_to_unit_l8(x, b, n);
 #endif
     for (; m < n; m++) {
         const uint64_t q = (uint64_t)b[m] * 0x0101010101010101ULL;
@@ -1192,28 +1177,9 @@ static int motion_run(const motion_job *j, int nt,
  * to a quantum ((q + 0.5) truncated, clamped to 0..65535), and the 8-bit
  * PNG sample is floor(q / 257), which is (q * 65281) >> 24 for every
  * 16-bit q. */
-SA_CLONES
 static void emit_imagemagick(const emit_ctx *e, int y, size_t m0, const double *acc, size_t len)
 {
-    uint8_t *dst = e->u8 + (size_t)y * e->rowlen + m0;
-    size_t m = 0;
-#ifdef SA_VEC
-    const v8d zero = SPLAT8(0.0), top = SPLAT8(65535.0);
-    for (; m + 8 <= len; m += 8) {
-        v8d v = LD8(acc + m);
-        v = SEL8(v > zero, v, zero);
-        v = SEL8(v < top, v, top);
-        v8u q = (v8u)__builtin_convertvector(v + SPLAT8(0.5), v8i);
-        q = (q * 65281u) >> 24;
-        v8b b = __builtin_convertvector(q, v8b);
-        memcpy(dst + m, &b, sizeof b);
-    }
-#endif
-    for (; m < len; m++) {
-        double v = acc[m];
-        unsigned q = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)(v + 0.5);
-        dst[m] = (uint8_t)(q / 257u);
-    }
+    FL_PICK(quantum_u8, (e->u8 + (size_t)y * e->rowlen + m0, acc, len));
 }
 
 /* imagecorruptions: clip to [0, 255], then numpy's uint8 truncation */

@@ -86,6 +86,21 @@ void sa__u8_to_unit(double *x, const uint8_t *b, size_t n);
 /* x[i] = b[i] * scale (exact for 8-bit values and small integral scales). */
 void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 
+/* For the unit tests: the vector kernels of the 1-D and 2-D filters on
+ * `lanes` doubles at a time (2, 4 or 8). sa__filter_lanes gives the count
+ * that runs for a request: the widest this build and CPU have, at most
+ * `lanes`. sa__tap_sums_lanes computes, for m < len, pair[m] = sum over p
+ * of (pa[p][m] + pb[p][m]) * w[p], taps[m] = sum over p of w[p] * pa[p][m]
+ * (both in p order from 0) and, for np > 0, sum[m] = pa[0][m] + pb[0][m];
+ * sa__stores_u8_lanes computes trunc = sa__store_u8(x, n, scale) and
+ * quantum[m] = ImageMagick's 8-bit sample of the Q16 quantum of x[m]
+ * (motion blur's output). Both return the lane count run. */
+int sa__filter_lanes(int lanes);
+int sa__tap_sums_lanes(double *pair, double *taps, double *sum, const double *const *pa,
+                       const double *const *pb, const double *w, int np, size_t len, int lanes);
+int sa__stores_u8_lanes(uint8_t *trunc, uint8_t *quantum, const double *x, size_t n, double scale,
+                        int lanes);
+
 /* n draws uniform on [lo, hi) (lo < hi, hi - lo <= 2^31) without a call per
  * draw. The numpy kind gives the numbers of n successive
  * sa_rng_randint(r, lo, hi) calls, in order; the fast kind gives the same

@@ -45,7 +45,8 @@ static const frost_style styles[SA__FROST_BUILTIN_N] = {
     {660, 495, 0x165667b1u, {112.4, 123.4, 134.8}, {44.4, 43.3, 41.7}, 2.0},
 };
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
+    !defined(SA_NO_CPU_DISPATCH)
 #define FROST_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define FROST_CLONES

@@ -16,7 +16,7 @@
 /* x86-64 with GCC or Clang: AVX2 and AVX-512 variants of the kernels,
  * picked at run time (__builtin_cpu_supports); other targets use the
  * portable code, which gives the same bytes. */
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(SA_NO_CPU_DISPATCH)
 #define GEOM_X86_VARIANTS 1
 #include <immintrin.h>
 #endif
@@ -166,62 +166,81 @@ typedef float v4f __attribute__((vector_size(16)));
 
 #define GEOM_INLINE static inline __attribute__((always_inline))
 
-GEOM_INLINE void ld8d(v8d *v, const double *p) { memcpy(v, p, sizeof *v); }
-GEOM_INLINE void st8d(double *p, const v8d *v) { memcpy(p, v, sizeof *v); }
 GEOM_INLINE void ld4f(v4f *v, const float *p) { memcpy(v, p, sizeof *v); }
 GEOM_INLINE void st4f(float *p, const v4f *v) { memcpy(p, v, sizeof *v); }
 
 /* One 1-D pass of scipy's correlate1d with a symmetric kernel k (2r + 1
  * weights): dst[x] = ctr[x] k[r], then += (lo[j][x] + hi[j][x]) k[r - j]
- * for j = r down to 1, for every x. */
+ * for j = r down to 1, for every x. The vector loops take L doubles per
+ * vector, L matching the variant's registers (8 for AVX-512, 4 for AVX2, 2
+ * otherwise: wider generic vectors are kept in memory), and return the
+ * values done. */
+#define GAUSS_COMBINE_LANES(NAME, VT, L)                                                           \
+    GEOM_INLINE int NAME(double *restrict dst, const double *ctr, const double *const *lo,         \
+                         const double *const *hi, int n, const double *k, int r)                   \
+    {                                                                                              \
+        const double c0 = k[r];                                                                    \
+        int x = 0;                                                                                 \
+        /* four independent sums per step share the row pointers and weights */                   \
+        for (; x + 4 * (L) <= n; x += 4 * (L)) {                                                   \
+            VT a0, a1, a2, a3, p, q;                                                               \
+            memcpy(&a0, ctr + x, sizeof a0);                                                       \
+            memcpy(&a1, ctr + x + (L), sizeof a1);                                                 \
+            memcpy(&a2, ctr + x + 2 * (L), sizeof a2);                                             \
+            memcpy(&a3, ctr + x + 3 * (L), sizeof a3);                                             \
+            a0 *= c0;                                                                              \
+            a1 *= c0;                                                                              \
+            a2 *= c0;                                                                              \
+            a3 *= c0;                                                                              \
+            for (int j = r; j >= 1; j--) {                                                         \
+                const double *l = lo[j] + x, *u = hi[j] + x;                                       \
+                const double kj = k[r - j];                                                        \
+                memcpy(&p, l, sizeof p);                                                           \
+                memcpy(&q, u, sizeof q);                                                           \
+                a0 += (p + q) * kj;                                                                \
+                memcpy(&p, l + (L), sizeof p);                                                     \
+                memcpy(&q, u + (L), sizeof q);                                                     \
+                a1 += (p + q) * kj;                                                                \
+                memcpy(&p, l + 2 * (L), sizeof p);                                                 \
+                memcpy(&q, u + 2 * (L), sizeof q);                                                 \
+                a2 += (p + q) * kj;                                                                \
+                memcpy(&p, l + 3 * (L), sizeof p);                                                 \
+                memcpy(&q, u + 3 * (L), sizeof q);                                                 \
+                a3 += (p + q) * kj;                                                                \
+            }                                                                                      \
+            memcpy(dst + x, &a0, sizeof a0);                                                       \
+            memcpy(dst + x + (L), &a1, sizeof a1);                                                 \
+            memcpy(dst + x + 2 * (L), &a2, sizeof a2);                                             \
+            memcpy(dst + x + 3 * (L), &a3, sizeof a3);                                             \
+        }                                                                                          \
+        for (; x + (L) <= n; x += (L)) {                                                           \
+            VT acc, a, b;                                                                          \
+            memcpy(&acc, ctr + x, sizeof acc);                                                     \
+            acc *= c0;                                                                             \
+            for (int j = r; j >= 1; j--) {                                                         \
+                memcpy(&a, lo[j] + x, sizeof a);                                                   \
+                memcpy(&b, hi[j] + x, sizeof b);                                                   \
+                acc += (a + b) * k[r - j];                                                         \
+            }                                                                                      \
+            memcpy(dst + x, &acc, sizeof acc);                                                     \
+        }                                                                                          \
+        return x;                                                                                  \
+    }
+
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v2d __attribute__((vector_size(16)));
+GAUSS_COMBINE_LANES(gauss_combine_l8, v8d, 8)
+GAUSS_COMBINE_LANES(gauss_combine_l4, v4d, 4)
+GAUSS_COMBINE_LANES(gauss_combine_l2, v2d, 2)
+
+/* isa: 0 baseline, 1 AVX2, 2 AVX-512 (the variant this is inlined into) */
 GEOM_INLINE void gauss_combine(double *restrict dst, const double *ctr, const double *const *lo,
-                               const double *const *hi, int n, const double *k, int r)
+                               const double *const *hi, int n, const double *k, int r, int isa)
 {
     const double c0 = k[r];
-    int x = 0;
-    /* four independent sums per step share the row pointers and weights */
-    for (; x + 32 <= n; x += 32) {
-        v8d a0, a1, a2, a3, p, q;
-        ld8d(&a0, ctr + x);
-        ld8d(&a1, ctr + x + 8);
-        ld8d(&a2, ctr + x + 16);
-        ld8d(&a3, ctr + x + 24);
-        a0 *= c0;
-        a1 *= c0;
-        a2 *= c0;
-        a3 *= c0;
-        for (int j = r; j >= 1; j--) {
-            const double *l = lo[j] + x, *u = hi[j] + x;
-            const double kj = k[r - j];
-            ld8d(&p, l);
-            ld8d(&q, u);
-            a0 += (p + q) * kj;
-            ld8d(&p, l + 8);
-            ld8d(&q, u + 8);
-            a1 += (p + q) * kj;
-            ld8d(&p, l + 16);
-            ld8d(&q, u + 16);
-            a2 += (p + q) * kj;
-            ld8d(&p, l + 24);
-            ld8d(&q, u + 24);
-            a3 += (p + q) * kj;
-        }
-        st8d(dst + x, &a0);
-        st8d(dst + x + 8, &a1);
-        st8d(dst + x + 16, &a2);
-        st8d(dst + x + 24, &a3);
-    }
-    for (; x + 8 <= n; x += 8) {
-        v8d acc, a, b;
-        ld8d(&acc, ctr + x);
-        acc *= c0;
-        for (int j = r; j >= 1; j--) {
-            ld8d(&a, lo[j] + x);
-            ld8d(&b, hi[j] + x);
-            acc += (a + b) * k[r - j];
-        }
-        st8d(dst + x, &acc);
-    }
+    int x = isa == 2   ? gauss_combine_l8(dst, ctr, lo, hi, n, k, r)
+            : isa == 1 ? gauss_combine_l4(dst, ctr, lo, hi, n, k, r)
+                       : gauss_combine_l2(dst, ctr, lo, hi, n, k, r);
     for (; x < n; x++) {
         double acc = ctr[x] * c0;
         for (int j = r; j >= 1; j--)
@@ -242,7 +261,7 @@ typedef struct gauss_scratch {
  * truncate 3: axis 0 (down the columns) with sigma_y, then axis 1 with
  * sigma_x; radius 0 leaves an axis unchanged (its one weight is 1). */
 GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, double sigma_x, int rx,
-                             const gauss_scratch *s)
+                             const gauss_scratch *s, int isa)
 {
     const double *src = f; /* input of the axis-1 pass */
     if (ry > 0) {
@@ -255,7 +274,8 @@ GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, do
                 s->lo[j] = f + (size_t)s->idx[y - j + ry] * w;
                 s->hi[j] = f + (size_t)s->idx[y + j + ry] * w;
             }
-            gauss_combine(s->copy + (size_t)y * w, f + (size_t)y * w, s->lo, s->hi, w, s->k, ry);
+            gauss_combine(s->copy + (size_t)y * w, f + (size_t)y * w, s->lo, s->hi, w, s->k, ry,
+                          isa);
         }
         src = s->copy;
     }
@@ -276,7 +296,7 @@ GEOM_INLINE void gauss_field(double *f, int h, int w, double sigma_y, int ry, do
             memcpy(ctr, line, sizeof *line * (size_t)w);
             for (int i = w + rx; i < w + 2 * rx; i++)
                 s->ext[i] = line[s->idx[i]];
-            gauss_combine(f + (size_t)y * w, ctr, s->lo, s->hi, w, s->k, rx);
+            gauss_combine(f + (size_t)y * w, ctr, s->lo, s->hi, w, s->k, rx, isa);
         }
     } else if (ry > 0) {
         memcpy(f, s->copy, sizeof *f * (size_t)h * w);
@@ -680,8 +700,8 @@ typedef struct elastic_job {
 
 GEOM_INLINE void elastic_body(const elastic_job *j, int isa)
 {
-    gauss_field(j->ux, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
-    gauss_field(j->uy, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs);
+    gauss_field(j->ux, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs, isa);
+    gauss_field(j->uy, j->h, j->w, j->sigma_y, j->ry, j->sigma_x, j->rx, &j->gs, isa);
     const size_t size = (size_t)j->h * j->w * j->c;
     float *restrict img = j->a;
     size_t i0 = 0;
@@ -718,19 +738,23 @@ __attribute__((target("avx2"))) static void elastic_run_avx2(const elastic_job *
     elastic_body(j, 1);
 }
 
+#ifndef SA_CPU_MAX_AVX2
 __attribute__((target("avx512f"))) static void elastic_run_avx512(const elastic_job *j)
 {
     elastic_body(j, 2);
 }
 #endif
+#endif
 
 static void elastic_run(const elastic_job *j)
 {
 #ifdef GEOM_X86_VARIANTS
+#ifndef SA_CPU_MAX_AVX2
     if (__builtin_cpu_supports("avx512f")) {
         elastic_run_avx512(j);
         return;
     }
+#endif
     if (__builtin_cpu_supports("avx2")) {
         elastic_run_avx2(j);
         return;
@@ -1391,11 +1415,13 @@ __attribute__((target("avx2"))) static void pixelate_run_avx2(const pixelate_job
     pixelate_body(j, 1);
 }
 
+#ifndef SA_CPU_MAX_AVX2
 /* The AVX2 kernels with the horizontal pass in AVX-512 VBMI. */
 __attribute__((target("avx2"))) static void pixelate_run_vbmi(const pixelate_job *j)
 {
     pixelate_body(j, 2);
 }
+#endif
 #endif
 
 int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int severity,
@@ -1443,10 +1469,13 @@ int sa__pixelate(sa_image *out, const sa_image *in, sa_corrupt_params table, int
     j.tx = tx;
     j.ty = ty;
 #ifdef GEOM_X86_VARIANTS
+#ifndef SA_CPU_MAX_AVX2
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         pixelate_run_vbmi(&j);
-    else if (__builtin_cpu_supports("avx2"))
+    else
+#endif
+        if (__builtin_cpu_supports("avx2"))
         pixelate_run_avx2(&j);
     else
 #endif

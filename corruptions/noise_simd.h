@@ -14,7 +14,8 @@
 
 #include "simd.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SA_NO_CPU_DISPATCH)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                           \
+    !defined(SA_NO_CPU_DISPATCH) && !defined(SA_CPU_MAX_AVX2)
 #define SA_NOISE_AVX512 1
 #include <immintrin.h>
 #define SA_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))

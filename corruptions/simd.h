@@ -12,18 +12,55 @@
  * AVX2 and pick the variant at load time. The cores only add and multiply
  * lane by lane (no fused multiply-add: the build is ISO C, so
  * -ffp-contract=off), so every variant rounds exactly like the scalar code
- * and gives the same bytes. Defining SA_NO_CPU_DISPATCH builds the
- * baseline variant only (to check that it gives those bytes too). */
+ * and gives the same bytes. Two build flags narrow the choice everywhere in
+ * the corruption kernels (to check and time the other variants on any
+ * machine): SA_NO_CPU_DISPATCH builds the baseline variants only, and
+ * SA_CPU_MAX_AVX2 leaves out every AVX-512 variant. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
     defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
+#ifdef SA_CPU_MAX_AVX2
+#define SA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
 #define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
 #else
 #define SA_CLONES
 #endif
 
-/* Eight doubles handled as one value: GCC's generic vectors become one
- * AVX-512 register, two AVX2 or four SSE2 registers, whatever the variant.
- * Loads and stores assume no alignment beyond the element's. */
+/* Kernels whose vector width must match the registers (filters_lanes.h)
+ * are compiled once per width instead: 2 doubles (SSE2, NEON), 4 under
+ * SA_LANES4_TARGET and 8 under SA_LANES8_TARGET, and sa__vec_lanes() says
+ * which one the CPU runs. The same build flags narrow the choice. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) &&        \
+    defined(__linux__) && !defined(SA_NO_CPU_DISPATCH)
+#define SA_LANE_VARIANTS 1
+#define SA_LANES4_TARGET "avx2"
+#ifndef SA_CPU_MAX_AVX2
+#define SA_LANE_VARIANTS8 1
+#define SA_LANES8_TARGET "avx2,avx512f,avx512vl,avx512dq,avx512bw"
+#endif
+#endif
+
+static inline int sa__vec_lanes(void)
+{
+#ifdef SA_LANE_VARIANTS8
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return 8;
+#endif
+#ifdef SA_LANE_VARIANTS
+    if (__builtin_cpu_supports("avx2"))
+        return 4;
+#endif
+    return 2;
+}
+
+/* Eight doubles handled as one value: one AVX-512 register. Variants
+ * without 512-bit registers (AVX2, SSE2) keep such values in memory and
+ * run these loops slower than scalar ones, so hot loops that also run
+ * there take a width per variant instead (filters_lanes.h and
+ * sa__vec_lanes above). Loads and stores assume no alignment beyond the
+ * element's. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define SA_VEC 1
 typedef double v8d __attribute__((vector_size(64)));

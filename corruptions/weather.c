@@ -31,7 +31,7 @@
  * (where fmaf is one instruction and the loops vectorise) and pick that
  * variant at run time; fmaf rounds once either way, and the build is ISO C
  * (no contraction), so both variants give the same bytes. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SA_NO_CPU_DISPATCH)
 #define SA__DISPATCH_FMA 1
 static int sa__have_fma(void)
 {
@@ -42,7 +42,8 @@ static int sa__have_fma(void)
 #endif
 
 /* Loops without fmaf get an AVX2 clone picked at load time, the same way. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
+    !defined(SA_NO_CPU_DISPATCH)
 #define SA__CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SA__CLONES

@@ -728,6 +728,68 @@ static void hsv_paths_agree(const uint8_t *px, size_t n, uint8_t *want, uint8_t 
     assert_memory_equal(got, want, 3 * m);
 }
 
+/* The filters' tap sums and 8-bit stores on every lane count this build and
+ * CPU have against the scalar formulas, byte for byte, for every length up
+ * to past two blocks of the widest (8 vectors of 8), so each block size and
+ * tail is covered. Values span both clamps and every 8-bit boundary. */
+static void test_filter_lane_paths(void **state)
+{
+    (void)state;
+    enum { MAXLEN = 150, NP = 7 };
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, 77);
+    static double a[NP][MAXLEN], b[NP][MAXLEN], x[MAXLEN];
+    double w[NP], pair[MAXLEN], taps[MAXLEN], sum[MAXLEN];
+    uint8_t trunc[MAXLEN], quantum[MAXLEN];
+    const double *pa[NP], *pb[NP];
+    for (int p = 0; p < NP; p++) {
+        for (int m = 0; m < MAXLEN; m++) {
+            a[p][m] = sa_rng_uniform(&r, -20.0, 300.0);
+            b[p][m] = sa_rng_uniform(&r, -20.0, 300.0);
+        }
+        w[p] = sa_rng_uniform(&r, -0.3, 0.7);
+        pa[p] = a[p];
+        pb[p] = b[p];
+    }
+    const int lanes[] = {2, 4, 8};
+    for (int li = 0; li < 3; li++) {
+        for (size_t len = 0; len <= MAXLEN; len++) {
+            for (int np = 1; np <= NP; np += 3) {
+                const int ran = sa__tap_sums_lanes(pair, taps, sum, pa, pb, w, np, len, lanes[li]);
+                assert_int_equal(ran, sa__filter_lanes(lanes[li]));
+                assert_true(ran <= lanes[li] || lanes[li] == 2);
+                for (size_t m = 0; m < len; m++) {
+                    double p2 = 0.0, t = 0.0;
+                    for (int p = 0; p < np; p++) {
+                        p2 += (a[p][m] + b[p][m]) * w[p];
+                        t += w[p] * a[p][m];
+                    }
+                    const double s2 = a[0][m] + b[0][m];
+                    if (memcmp(&p2, &pair[m], sizeof p2) || memcmp(&t, &taps[m], sizeof t) ||
+                        memcmp(&s2, &sum[m], sizeof s2))
+                        fail_msg("%d lanes, len %zu, %d taps: value %zu differs", ran, len, np, m);
+                }
+            }
+            for (size_t m = 0; m < len; m++)
+                x[m] = m % 5 == 0 ? (double)(m * 977 % 65536) + (m % 2 ? 0.5 : 0.0)
+                                  : sa_rng_uniform(&r, -300.0, 66000.0);
+            const double scale = len % 2 ? 1.0 / 255.0 : 1.0;
+            sa__stores_u8_lanes(trunc, quantum, x, len, scale, lanes[li]);
+            for (size_t m = 0; m < len; m++) {
+                double v = x[m] * scale;
+                v = v > 0.0 ? v : 0.0;
+                v = v < 255.0 ? v : 255.0;
+                const unsigned q =
+                    x[m] <= 0.0 ? 0u : x[m] >= 65535.0 ? 65535u : (unsigned)(x[m] + 0.5);
+                if (trunc[m] != (uint8_t)(int)v || quantum[m] != (uint8_t)(q / 257u))
+                    fail_msg("%d lanes, len %zu: byte %zu of %g gives %d and %d, want %d and %d",
+                             sa__filter_lanes(lanes[li]), len, m, x[m], trunc[m], quantum[m],
+                             (int)v, (int)(q / 257u));
+            }
+        }
+    }
+}
+
 /* The vector paths of brightness and saturate against the scalar one: all
  * 2^24 colours at one severity of each, and for every severity of both
  * tables the colours with two or three equal channels (the hue's tie
@@ -2273,6 +2335,7 @@ int main(void)
         cmocka_unit_test(test_elastic_constant_image),
         cmocka_unit_test(test_geometric_channels_independent),
         cmocka_unit_test(test_brightness_saturate_hsv),
+        cmocka_unit_test(test_filter_lane_paths),
         cmocka_unit_test(test_hsv_vector_paths),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
