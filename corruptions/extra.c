@@ -19,16 +19,11 @@
 #include "filters.h"
 #include "internal.h"
 #include "noise_simd.h"
+#include "simd.h"
 
-/* x86-64 GCC builds also compile the row loops below for AVX2 and pick the
- * variant at load time; the build is ISO C (no contraction), so both
- * variants round identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
-    !defined(SA_NO_CPU_DISPATCH)
-#define SA__CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SA__CLONES
-#endif
+/* The row loops below get an AVX2 clone picked at load time (simd.h); the
+ * build is ISO C (no contraction), so both variants round identically. */
+#define SA__CLONES SA_CLONES_AVX2
 
 /* -------------------------------------------------------- speckle_noise */
 

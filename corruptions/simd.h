@@ -23,8 +23,12 @@
 #else
 #define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
+/* Loops that gain nothing from 512-bit registers: an AVX2 clone and the
+ * baseline. */
+#define SA_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
 #else
 #define SA_CLONES
+#define SA_CLONES_AVX2
 #endif
 
 /* Kernels whose vector width must match the registers (filters_lanes.h)

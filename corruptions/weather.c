@@ -26,6 +26,7 @@
 #include "filters.h"
 #include "weather.h"
 #include "internal.h"
+#include "simd.h"
 
 /* x86-64 GCC builds also compile the loops that use fmaf for AVX2 + FMA
  * (where fmaf is one instruction and the loops vectorise) and pick that
@@ -41,13 +42,8 @@ static int sa__have_fma(void)
 #define SA__DISPATCH_FMA 0
 #endif
 
-/* Loops without fmaf get an AVX2 clone picked at load time, the same way. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
-    !defined(SA_NO_CPU_DISPATCH)
-#define SA__CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SA__CLONES
-#endif
+/* Loops without fmaf get an AVX2 clone picked at load time (simd.h). */
+#define SA__CLONES SA_CLONES_AVX2
 
 /* ------------------------------------------------------------------ fog */
 
