@@ -80,7 +80,8 @@ public:
     }
     void copy_data(void *dest, const void *src, size_t count) const
     {
-        std::memcpy(dest, src, count);
+        if (count > 0)
+            std::memcpy(dest, src, count);
     }
 
     c10::DeleterFnPtr raw_deleter() const override
@@ -505,7 +506,8 @@ static int tensor_to(const sa_tensor *t, void *dst, size_t n, torch::ScalarType 
     if (static_cast<size_t>(c.numel()) > n)
         return sa_error_set(err, SA_EINVAL, "torch", "tensor has %lld elements, buffer holds %zu",
                             static_cast<long long>(c.numel()), n);
-    memcpy(dst, c.data_ptr(), c.numel() * c.element_size());
+    if (c.numel() > 0) /* an empty tensor has no data pointer */
+        memcpy(dst, c.data_ptr(), c.numel() * c.element_size());
     return 0;
     SA_CATCH(err)
 }
