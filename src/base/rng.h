@@ -93,9 +93,9 @@ static inline void sa_rng_stream_give(sa_rng *r, const sa_rng_stream *st)
         r->s[i] = st->s[i];
 }
 
-static inline uint64_t sa_rng_stream_next(sa_rng_stream *st)
+/* One xoshiro256** step on a state (the fast kind's generator). */
+static inline uint64_t sa__xoshiro_step(uint64_t s[4])
 {
-    uint64_t *s = st->s;
     uint64_t x = s[1] * 5;
     uint64_t result = ((x << 7) | (x >> 57)) * 9;
     uint64_t t = s[1] << 17;
@@ -106,6 +106,11 @@ static inline uint64_t sa_rng_stream_next(sa_rng_stream *st)
     s[2] ^= t;
     s[3] = (s[3] << 45) | (s[3] >> 19);
     return result;
+}
+
+static inline uint64_t sa_rng_stream_next(sa_rng_stream *st)
+{
+    return sa__xoshiro_step(st->s);
 }
 
 /* ---- eight interleaved streams (fast kind) ------------------------------
