@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(SA_VEC)
+#include <immintrin.h>
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #define SA_OMP(x) _Pragma(x)
@@ -127,11 +131,6 @@ static void tap_sum(double *dst, const double *const *pa, size_t off, const doub
     FL_PICK(tap_sum, (dst, pa, off, w, np, len));
 }
 
-static void add_rows(double *restrict d, const double *restrict a, const double *restrict b,
-                     size_t n)
-{
-    FL_PICK(add_rows, (d, a, b, n));
-}
 
 void sa__store_u8(uint8_t *out, const double *x, size_t n, double scale)
 {
@@ -152,6 +151,16 @@ int sa__tap_sums_lanes(double *pair, double *taps, double *sum, const double *co
     FL_RUN(k, tap_sum, (taps, pa, 0, w, np, len));
     if (np > 0)
         FL_RUN(k, add_rows, (sum, pa[0], pb[0], len));
+    return k;
+}
+
+int sa__int_sums_lanes(double *sum, uint16_t *fold, const uint16_t *const *row, const int *ra,
+                       const int *rb, const size_t *off, const double *w, const int *gs, int ng,
+                       const uint8_t *a, const uint8_t *b, size_t len, int lanes)
+{
+    const int k = sa__filter_lanes(lanes);
+    FL_RUN(k, group_sum_u16, (sum, row, ra, rb, off, w, gs, ng, len));
+    FL_RUN(k, fold_u16, (fold, a, b, len));
     return k;
 }
 
@@ -1370,132 +1379,185 @@ static int kernel_symmetric(const double *k, int km, int kn)
     return 1;
 }
 
-/* The non-zero taps of a (2kh+1) x (2kw+1) kernel, as pair_sum operands:
- * for a kernel symmetric under both flips, each tap (i >= 0, j >= 0) reads
- * the folded row V_i = row(y - i) + row(y + i) (V_0 = row(y)) at x - j and
- * x + j; otherwise every tap is its own term (tap_sum). */
-typedef struct corr_taps {
-    int n;
-    int *row, *xa, *xb; /* folded-row index (or kernel row), two column offsets */
-    double *w;
-} corr_taps;
+/* One term (a + b) * w of the correlation, a and b read from column
+ * operand `col` of the rows y + ra and y + rb (ra == rb: the weight is
+ * halved, (x + x) * (w / 2) == x * w). */
+typedef struct corr_term {
+    double w;
+    int col, ra, rb;
+} corr_term;
 
-#define CORR_STRIP 128
+/* by weight, then place: terms of equal weight become one group */
+static int corr_term_cmp(const void *pa, const void *pb)
+{
+    const corr_term *a = pa, *b = pb;
+    if (a->w != b->w)
+        return a->w < b->w ? -1 : 1;
+    if (a->col != b->col)
+        return a->col < b->col ? -1 : 1;
+    return (a->ra > b->ra) - (a->ra < b->ra);
+}
 
-int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
-                        int kh, int kw, sa_error *err)
+/* Output values per strip (a multiple of every variant's 16-bit register):
+ * the column operands of the window's rows, cut to a strip, stay in the
+ * first-level cache. */
+#define CORR_STRIP 64
+/* terms per group: each adds at most 4 * 255, and a group's sum stays
+ * below 2^16 */
+#define CORR_GROUP_MAX 64
+
+/* The correlation works on the bytes, in two passes, horizontal first.
+ * Column operand j of a row is, for a kernel symmetric under both flips,
+ * the folded sum b(x - j) + b(x + j) (j = 0: b(x) itself), else the row
+ * shifted by j - kw, as 16-bit integers. They are made once per row, into
+ * a ring of the window's rows; the terms then read the operands of rows
+ * y +- i at aligned places for every output row, add those of equal
+ * weight as integers (exact) and multiply each such sum by its weight in
+ * double: the value in byte units, sum of w * b = 255 * sum of w * b / 255
+ * (the reference's input), stored as trunc(clamp(v, 0, 255)). */
+int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, const double *k,
+                       int kh, int kw, sa_error *err)
 {
     const int kn = 2 * kw + 1, km = 2 * kh + 1;
-    const size_t rowlen = (size_t)w * (size_t)c;
-    const size_t padlen = ((size_t)w + 2 * (size_t)kw) * (size_t)c;
+    const size_t cc = (size_t)c;
+    const size_t rowlen = (size_t)w * cc;
+    const size_t lead = (size_t)kw * cc;
+    const size_t padlen = lead + rowlen + (size_t)kw * cc;
+    const int ph = h + 2 * kh;
     const size_t kk = (size_t)km * (size_t)kn;
     const int sym = kernel_symmetric(k, km, kn);
-    const int nrows = sym ? kh + 1 : 0; /* centre and folded rows per thread */
+    const int ncol = sym ? kw + 1 : kn;
     const int nthr = (size_t)h * rowlen >= PAR_MIN ? max_threads() : 1;
-    corr_taps t = {0};
-    t.row = malloc(kk * sizeof *t.row);
-    t.xa = malloc(kk * sizeof *t.xa);
-    t.xb = malloc(kk * sizeof *t.xb);
-    t.w = malloc(kk * sizeof *t.w);
-    unsigned char *row_used = calloc((size_t)kh + 1, 1);
-    /* every input row padded horizontally with the reflect-101 rule */
-    double *pad = sa__alloc_f64((size_t)h * padlen);
-    const size_t flen = (size_t)CORR_STRIP + 2 * (size_t)kw * (size_t)c; /* folded strip */
-    double *fold = sa__alloc_f64(((size_t)nthr * nrows + 1) * flen);
-    const double **ptrs = malloc((size_t)nthr * 2 * (kk + 1) * sizeof *ptrs);
-    if (!t.row || !t.xa || !t.xb || !t.w || !row_used || !pad || !fold || !ptrs) {
-        free(row_used);
-        free(t.row);
-        free(t.xa);
-        free(t.xb);
-        free(t.w);
-        sa__free_f64(pad);
-        sa__free_f64(fold);
+    corr_term *t = malloc(kk * sizeof *t);
+    int *gs = malloc((kk + 1) * sizeof *gs);
+    int *ra = malloc((kk + 1) * sizeof *ra), *rb = malloc((kk + 1) * sizeof *rb);
+    size_t *off = malloc((kk + 1) * sizeof *off);
+    double *gw = malloc(kk * sizeof *gw);
+    int *slot_of = malloc((size_t)ncol * sizeof *slot_of); /* operand's place in a row, or -1 */
+    uint8_t *pad = malloc((size_t)ph * padlen);
+    if (!t || !gs || !ra || !rb || !off || !gw || !slot_of || !pad) {
+        free(t);
+        free(gs);
+        free(ra);
+        free(rb);
+        free(off);
+        free(gw);
+        free(slot_of);
+        free(pad);
+        return nomem(err, "correlate2d");
+    }
+    for (int j = 0; j < ncol; j++)
+        slot_of[j] = -1;
+    int nt = 0;
+    for (int i = sym ? kh : 0; i < km; i++)
+        for (int j = sym ? kw : 0; j < kn; j++) {
+            const double v = k[(size_t)i * kn + j];
+            if (v == 0.0)
+                continue;
+            corr_term *q = &t[nt++];
+            q->col = sym ? j - kw : j;
+            q->ra = sym ? kh - i : i - kh;
+            q->rb = i - kh;
+            q->w = q->ra == q->rb ? v * 0.5 : v;
+            slot_of[q->col] = 0;
+        }
+    int nop = 0; /* operands kept per row */
+    for (int j = 0; j < ncol; j++)
+        if (slot_of[j] == 0)
+            slot_of[j] = nop++;
+    qsort(t, (size_t)nt, sizeof *t, corr_term_cmp);
+    int ng = 0;
+    for (int q = 0; q < nt; q++) {
+        if (q == 0 || t[q].w != t[q - 1].w || q - gs[ng - 1] == CORR_GROUP_MAX) {
+            gs[ng] = q;
+            gw[ng++] = t[q].w;
+        }
+        /* rows of the window counted from its top, y - kh */
+        ra[q] = t[q].ra + kh;
+        rb[q] = t[q].rb + kh;
+        off[q] = (size_t)slot_of[t[q].col] * CORR_STRIP;
+    }
+    gs[ng] = nt;
+    const size_t rowsz = (size_t)nop * CORR_STRIP; /* one row's operands */
+    /* per thread: the ring (16-bit, 64-byte aligned by sa__alloc_f64),
+     * then the strip's sums */
+    const size_t per = ((size_t)km * rowsz * sizeof(uint16_t) + 63) / 64 * 8 + CORR_STRIP;
+    double *scratch = sa__alloc_f64((size_t)nthr * per);
+    const uint16_t **ptrs = malloc((size_t)nthr * (size_t)km * sizeof *ptrs);
+    if (!scratch || !ptrs) {
+        free(t);
+        free(gs);
+        free(ra);
+        free(rb);
+        free(off);
+        free(gw);
+        free(slot_of);
+        free(pad);
+        sa__free_f64(scratch);
         free(ptrs);
         return nomem(err, "correlate2d");
     }
-    if (sym) {
-        for (int i = 0; i <= kh; i++)
-            for (int j = 0; j <= kw; j++) {
-                double v = k[(size_t)(kh + i) * kn + (kw + j)];
-                if (v == 0.0)
-                    continue;
-                row_used[i] = 1;
-                t.row[t.n] = i;
-                t.xa[t.n] = kw - j;
-                t.xb[t.n] = kw + j;
-                t.w[t.n] = j == 0 ? v * 0.5 : v; /* (x + x) * (v / 2) == x * v */
-                t.n++;
-            }
-    } else {
-        for (int i = 0; i < km; i++)
-            for (int j = 0; j < kn; j++) {
-                double v = k[(size_t)i * kn + j];
-                if (v == 0.0)
-                    continue;
-                t.row[t.n] = i;
-                t.xa[t.n] = t.xb[t.n] = j;
-                t.w[t.n] = v;
-                t.n++;
-            }
-    }
+    const int lanes = sa__vec_lanes();
     const size_t nstrips = (rowlen + CORR_STRIP - 1) / CORR_STRIP;
     SA_OMP("omp parallel num_threads(nthr)")
     {
         const int id = thread_id();
-        const double **pa = ptrs + (size_t)id * 2 * (kk + 1), **pb = pa + kk + 1;
-        double *v = fold + (size_t)id * nrows * flen;
-        /* symmetric: row 0 of v holds the centre row, row i the folded
-         * pair, so the tap operands sit at fixed places */
-        if (sym)
-            for (int q = 0; q < t.n; q++) {
-                pa[q] = v + (size_t)t.row[q] * flen + (size_t)t.xa[q] * c;
-                pb[q] = v + (size_t)t.row[q] * flen + (size_t)t.xb[q] * c;
-            }
+        const uint16_t **rows = ptrs + (size_t)id * (size_t)km;
+        double *mine = scratch + (size_t)id * per;
+        uint16_t *ring = (uint16_t *)(void *)mine;
+        double *acc = mine + per - CORR_STRIP;
+        /* padded rows, reflect-101 both ways */
         SA_OMP("omp for schedule(static)")
-        for (int y = 0; y < h; y++)
-            pad_row_f64(pad + (size_t)y * padlen, in + (size_t)y * rowlen, w, c, kw,
-                        SA__BORDER_REFLECT101);
-        /* a strip of columns at a time, down the rows: the rows of the
-         * window, cut to the strip, stay cached */
+        for (int r = 0; r < ph; r++) {
+            uint8_t *mid = pad + (size_t)r * padlen + lead;
+            const int y = sa__border_index(r - kh, h, SA__BORDER_REFLECT101);
+            memcpy(mid, in + (size_t)y * rowlen, rowlen);
+            for (int x = -kw; x < 0; x++)
+                memcpy(mid - (size_t)(-x) * cc,
+                       mid + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * cc, cc);
+            for (int x = w; x < w + kw; x++)
+                memcpy(mid + (size_t)x * cc,
+                       mid + (size_t)sa__border_index(x, w, SA__BORDER_REFLECT101) * cc, cc);
+        }
         SA_OMP("omp for schedule(static)")
         for (size_t s = 0; s < nstrips; s++) {
             const size_t m0 = s * CORR_STRIP;
             const size_t len = rowlen - m0 < CORR_STRIP ? rowlen - m0 : CORR_STRIP;
-            const size_t span = len + 2 * (size_t)kw * (size_t)c; /* padded values read */
+            /* the operands of padded row r into ring row r mod km */
+#define CORR_OPERANDS(r)                                                                           \
+    do {                                                                                           \
+        const uint8_t *src = pad + (size_t)(r) * padlen + lead + m0;                               \
+        uint16_t *dst = ring + (size_t)((r) % km) * rowsz;                                         \
+        for (int j = 0; j < ncol; j++) {                                                           \
+            if (slot_of[j] < 0)                                                                    \
+                continue;                                                                          \
+            uint16_t *o = dst + (size_t)slot_of[j] * CORR_STRIP;                                   \
+            const uint8_t *a = sym ? src - (size_t)j * cc : src + ((ptrdiff_t)j - kw) * c;         \
+            const uint8_t *b = sym ? src + (size_t)j * cc : a;                                     \
+            FL_RUN(lanes, fold_u16, (o, a, b, len));                                               \
+        }                                                                                          \
+    } while (0)
+            for (int r = 0; r < 2 * kh; r++)
+                CORR_OPERANDS(r);
             for (int y = 0; y < h; y++) {
-                double *acc = out + (size_t)y * rowlen + m0;
-                if (sym) {
-                    memcpy(v, pad + (size_t)y * padlen + m0, span * sizeof *v);
-                    for (int i = 1; i <= kh; i++) {
-                        if (!row_used[i])
-                            continue;
-                        const double *ra = pad +
-                            (size_t)sa__border_index(y - i, h, SA__BORDER_REFLECT101) * padlen;
-                        const double *rb = pad +
-                            (size_t)sa__border_index(y + i, h, SA__BORDER_REFLECT101) * padlen;
-                        add_rows(v + (size_t)i * flen, ra + m0, rb + m0, span);
-                    }
-                    pair_sum(acc, pa, pb, 0, t.w, t.n, len);
-                } else {
-                    for (int q = 0; q < t.n; q++)
-                        pa[q] = pad +
-                                (size_t)sa__border_index(y + t.row[q] - kh, h,
-                                                         SA__BORDER_REFLECT101) *
-                                    padlen +
-                                m0 + (size_t)t.xa[q] * c;
-                    tap_sum(acc, pa, 0, t.w, t.n, len);
-                }
+                CORR_OPERANDS(y + 2 * kh);
+                for (int i = 0, r = y % km; i < km; i++, r = r + 1 == km ? 0 : r + 1)
+                    rows[i] = ring + (size_t)r * rowsz;
+                FL_RUN(lanes, group_sum_u16, (acc, rows, ra, rb, off, gw, gs, ng, len));
+                FL_RUN(lanes, store_u8, (out + (size_t)y * rowlen + m0, acc, len, 1.0));
             }
+#undef CORR_OPERANDS
         }
     }
-    free(row_used);
-    free(t.row);
-    free(t.xa);
-    free(t.xb);
-    free(t.w);
-    sa__free_f64(pad);
-    sa__free_f64(fold);
+    free(t);
+    free(gs);
+    free(ra);
+    free(rb);
+    free(off);
+    free(gw);
+    free(slot_of);
+    free(pad);
+    sa__free_f64(scratch);
     free(ptrs);
     return 0;
 }

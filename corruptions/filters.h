@@ -98,6 +98,14 @@ void sa__load_u8(double *x, const uint8_t *b, size_t n, double scale);
 int sa__filter_lanes(int lanes);
 int sa__tap_sums_lanes(double *pair, double *taps, double *sum, const double *const *pa,
                        const double *const *pb, const double *w, int np, size_t len, int lanes);
+/* sa__int_sums_lanes: sum[m] = sum over groups g < ng, in order, of
+ * (double)G_g[m] * w[g], G_g[m] the integer sum over p in [gs[g], gs[g + 1])
+ * of row[ra[p]][off[p] + m] + row[rb[p]][off[p] + m] (below 2^16), and
+ * fold[m] = a[m] + b[m] (a[m] when a == b), for m < len; returns the lane
+ * count run. */
+int sa__int_sums_lanes(double *sum, uint16_t *fold, const uint16_t *const *row, const int *ra,
+                       const int *rb, const size_t *off, const double *w, const int *gs, int ng,
+                       const uint8_t *a, const uint8_t *b, size_t len, int lanes);
 int sa__stores_u8_lanes(uint8_t *trunc, uint8_t *quantum, const double *x, size_t n, double scale,
                         int lanes);
 
@@ -190,10 +198,15 @@ void sa__motion_kernel(double *k, int *dx, int *dy, double radius, double sigma,
  * get *half. */
 int sa__disk_kernel(float *k, int *half, double radius, double alias_sigma, sa_error *err);
 
-/* 2-D correlation of an h x w x c float64 array with a (2*kh+1) x (2*kw+1)
- * float64 kernel (row-major, centre at (kh, kw)), border reflect-101, like
- * OpenCV filter2D. Zero taps are skipped. `out` must not alias `in`. */
-int sa__correlate2d_f64(double *out, const double *in, int h, int w, int c, const double *k,
-                        int kh, int kw, sa_error *err);
+/* 2-D correlation y of an h x w x c 8-bit image divided by 255 with a
+ * (2*kh+1) x (2*kw+1) float64 kernel (row-major, centre at (kh, kw)),
+ * border reflect-101, like OpenCV filter2D, stored as
+ * np.uint8(np.clip(y, 0, 1) * 255). It is computed in byte units (255 y):
+ * the bytes under taps of equal weight are added as integers, exactly, and
+ * each such sum is multiplied by its weight in double. OpenCV correlates
+ * large kernels through a DFT, so the reference has no fixed summation
+ * order either. `out` must not alias `in`. */
+int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, const double *k,
+                       int kh, int kw, sa_error *err);
 
 #endif

@@ -37,6 +37,51 @@ typedef unsigned char FL_VB __attribute__((vector_size(FL_LANES)));
 /* x in every lane (x - 0 is x exactly, -0 and NaN included) */
 #define FL_SPLAT(x) ((x) - (FL_VD){0})
 #define FL_SEL(m, a, b) ((FL_VD)(((FL_VL)(a) & (m)) | ((FL_VL)(b) & ~(m))))
+/* 16-bit integers, a full register (4 per double lane) and a quarter */
+#define FL_VW FL_FN(fl_vw)
+#define FL_VWU FL_FN(fl_vwu)
+#define FL_VWH FL_FN(fl_vwh)
+#define FL_VN FL_FN(fl_vn)
+#define FL_VB4 FL_FN(fl_vb4)
+typedef uint16_t FL_VW __attribute__((vector_size(8 * FL_LANES)));
+typedef uint16_t FL_VWU __attribute__((vector_size(8 * FL_LANES), aligned(2)));
+typedef uint16_t FL_VWH __attribute__((vector_size(4 * FL_LANES)));
+typedef int32_t FL_VN __attribute__((vector_size(8 * FL_LANES)));
+typedef unsigned char FL_VB4 __attribute__((vector_size(4 * FL_LANES)));
+#define FL_LDW(p) (*(const FL_VWU *)(const void *)(p))
+/* lo, hi = the two halves of v: FL_HALVES_W of a 16-bit register (4 lanes
+ * per double lane), FL_HALVES_N of a 32-bit one (2 lanes per double lane);
+ * in registers where the compiler has __builtin_shufflevector */
+#if __GNUC__ >= 12 && FL_LANES == 8
+#define FL_IW_LO 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#define FL_IW_HI 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+#define FL_IN_LO 0, 1, 2, 3, 4, 5, 6, 7
+#define FL_IN_HI 8, 9, 10, 11, 12, 13, 14, 15
+#elif __GNUC__ >= 12 && FL_LANES == 4
+#define FL_IW_LO 0, 1, 2, 3, 4, 5, 6, 7
+#define FL_IW_HI 8, 9, 10, 11, 12, 13, 14, 15
+#define FL_IN_LO 0, 1, 2, 3
+#define FL_IN_HI 4, 5, 6, 7
+#elif __GNUC__ >= 12 && FL_LANES == 2
+#define FL_IW_LO 0, 1, 2, 3
+#define FL_IW_HI 4, 5, 6, 7
+#define FL_IN_LO 0, 1
+#define FL_IN_HI 2, 3
+#endif
+#ifdef FL_IW_LO
+#define FL_HALVES_W(lo, hi, v)                                                                     \
+    ((lo) = __builtin_shufflevector((v), (v), FL_IW_LO),                                           \
+     (hi) = __builtin_shufflevector((v), (v), FL_IW_HI))
+#define FL_HALVES_N(lo, hi, v)                                                                     \
+    ((lo) = __builtin_shufflevector((v), (v), FL_IN_LO),                                           \
+     (hi) = __builtin_shufflevector((v), (v), FL_IN_HI))
+#else
+#define FL_HALVES_W(lo, hi, v)                                                                     \
+    (memcpy(&(lo), (const char *)&(v), sizeof(lo)),                                                \
+     memcpy(&(hi), (const char *)&(v) + sizeof(lo), sizeof(hi)))
+#define FL_HALVES_N FL_HALVES_W
+#endif
+#define FL_STW(p, v) (*(FL_VWU *)(void *)(p) = (v))
 #endif
 
 /* dst[m] = sum over p, in order, of (a_p[off + m] + b_p[off + m]) * w[p],
@@ -101,6 +146,112 @@ FL_TARGET static void FL_FN(pair_sum)(double *dst, const double *const *pa,
             acc += (pa[p][off + m] + pb[p][off + m]) * w[p];
         dst[m] = acc;
     }
+}
+
+/* dst[m] = sum over groups g < ng, in order, of (double)G_g[m] * w[g],
+ * starting from 0, where G_g[m] = sum over p in [gs[g], gs[g + 1]) of
+ * row[ra[p]][off[p] + m] + row[rb[p]][off[p] + m], for m < len: the taps
+ * of equal weight are added as integers (exactly: the caller keeps each
+ * G_g below 2^16) before their one multiplication. Every group holds at
+ * least one term. */
+FL_TARGET static void FL_FN(group_sum_u16)(double *dst, const uint16_t *const *row,
+                                           const int *ra, const int *rb, const size_t *off,
+                                           const double *w, const int *gs, int ng, size_t len)
+{
+    size_t m = 0;
+#ifdef SA_VEC
+    enum { L = FL_LANES, W = 4 * FL_LANES };
+    for (; m + W <= len; m += W) {
+        FL_VD s0 = FL_SPLAT(0.0), s1 = s0, s2 = s0, s3 = s0;
+        for (int g = 0; g < ng; g++) {
+            int p = gs[g];
+            FL_VW t = FL_LDW(row[ra[p]] + off[p] + m) + FL_LDW(row[rb[p]] + off[p] + m);
+            for (p++; p < gs[g + 1]; p++)
+                t += FL_LDW(row[ra[p]] + off[p] + m) + FL_LDW(row[rb[p]] + off[p] + m);
+            const FL_VD wg = FL_SPLAT(w[g]);
+#if FL_LANES == 8 && defined(__x86_64__)
+            /* GCC splits the generic conversions into narrower ones */
+            const __m512i tv = (__m512i)t;
+            const __m512i n0 = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(tv));
+            const __m512i n1 = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(tv, 1));
+            s0 += (FL_VD)_mm512_cvtepi32_pd(_mm512_castsi512_si256(n0)) * wg;
+            s1 += (FL_VD)_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(n0, 1)) * wg;
+            s2 += (FL_VD)_mm512_cvtepi32_pd(_mm512_castsi512_si256(n1)) * wg;
+            s3 += (FL_VD)_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(n1, 1)) * wg;
+#elif FL_LANES == 4 && defined(__x86_64__)
+            const __m256i tv = (__m256i)t;
+            const __m256i n0 = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(tv));
+            const __m256i n1 = _mm256_cvtepu16_epi32(_mm256_extracti128_si256(tv, 1));
+            s0 += (FL_VD)_mm256_cvtepi32_pd(_mm256_castsi256_si128(n0)) * wg;
+            s1 += (FL_VD)_mm256_cvtepi32_pd(_mm256_extracti128_si256(n0, 1)) * wg;
+            s2 += (FL_VD)_mm256_cvtepi32_pd(_mm256_castsi256_si128(n1)) * wg;
+            s3 += (FL_VD)_mm256_cvtepi32_pd(_mm256_extracti128_si256(n1, 1)) * wg;
+#elif FL_LANES == 2 && defined(__x86_64__)
+            const __m128i tv = (__m128i)t, zero = _mm_setzero_si128();
+            const __m128i n0 = _mm_unpacklo_epi16(tv, zero), n1 = _mm_unpackhi_epi16(tv, zero);
+            s0 += (FL_VD)_mm_cvtepi32_pd(n0) * wg;
+            s1 += (FL_VD)_mm_cvtepi32_pd(_mm_unpackhi_epi64(n0, n0)) * wg;
+            s2 += (FL_VD)_mm_cvtepi32_pd(n1) * wg;
+            s3 += (FL_VD)_mm_cvtepi32_pd(_mm_unpackhi_epi64(n1, n1)) * wg;
+#else
+            /* to 32 bits a half register at a time, then to double */
+            FL_VWH u0, u1;
+            FL_HALVES_W(u0, u1, t);
+            const FL_VN n0 = __builtin_convertvector(u0, FL_VN);
+            const FL_VN n1 = __builtin_convertvector(u1, FL_VN);
+            FL_VI i0, i1, i2, i3;
+            FL_HALVES_N(i0, i1, n0);
+            FL_HALVES_N(i2, i3, n1);
+            s0 += __builtin_convertvector(i0, FL_VD) * wg;
+            s1 += __builtin_convertvector(i1, FL_VD) * wg;
+            s2 += __builtin_convertvector(i2, FL_VD) * wg;
+            s3 += __builtin_convertvector(i3, FL_VD) * wg;
+#endif
+        }
+        FL_ST(dst + m, s0);
+        FL_ST(dst + m + L, s1);
+        FL_ST(dst + m + 2 * L, s2);
+        FL_ST(dst + m + 3 * L, s3);
+    }
+#endif
+    for (; m < len; m++) {
+        double acc = 0.0;
+        for (int g = 0; g < ng; g++) {
+            unsigned t = 0;
+            for (int p = gs[g]; p < gs[g + 1]; p++)
+                t += (unsigned)row[ra[p]][off[p] + m] + row[rb[p]][off[p] + m];
+            acc += (double)t * w[g];
+        }
+        dst[m] = acc;
+    }
+}
+
+/* o[m] = a[m] + b[m] as 16-bit integers (a == b: o[m] = a[m]), m < n */
+FL_TARGET static void FL_FN(fold_u16)(uint16_t *o, const uint8_t *a, const uint8_t *b, size_t n)
+{
+    size_t m = 0;
+    if (a == b) {
+#ifdef SA_VEC
+        for (; m + 4 * FL_LANES <= n; m += 4 * FL_LANES) {
+            FL_VB4 x;
+            memcpy(&x, a + m, sizeof x);
+            FL_STW(o + m, __builtin_convertvector(x, FL_VW));
+        }
+#endif
+        for (; m < n; m++)
+            o[m] = a[m];
+        return;
+    }
+#ifdef SA_VEC
+    for (; m + 4 * FL_LANES <= n; m += 4 * FL_LANES) {
+        FL_VB4 x, y;
+        memcpy(&x, a + m, sizeof x);
+        memcpy(&y, b + m, sizeof y);
+        FL_STW(o + m, __builtin_convertvector(x, FL_VW) + __builtin_convertvector(y, FL_VW));
+    }
+#endif
+    for (; m < n; m++)
+        o[m] = (uint16_t)(a[m] + b[m]);
 }
 
 /* dst[m] = sum over p, in order, of w[p] * a_p[off + m], starting from 0,
@@ -215,6 +366,21 @@ FL_TARGET static void FL_FN(quantum_u8)(uint8_t *dst, const double *acc, size_t 
 #undef FL_ST
 #undef FL_SPLAT
 #undef FL_SEL
+#undef FL_VW
+#undef FL_VWU
+#undef FL_VWH
+#undef FL_VN
+#undef FL_VB4
+#undef FL_LDW
+#undef FL_HALVES_W
+#undef FL_HALVES_N
+#ifdef FL_IW_LO
+#undef FL_IW_LO
+#undef FL_IW_HI
+#undef FL_IN_LO
+#undef FL_IN_HI
+#endif
+#undef FL_STW
 #endif
 #undef FL_FN
 #undef FL_CAT

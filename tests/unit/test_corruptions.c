@@ -790,6 +790,71 @@ static void test_filter_lane_paths(void **state)
     }
 }
 
+/* The 2-D correlation's integer tap sums and byte folds on every lane count
+ * against the scalar formulas, bit for bit: groups of 1 to 64 terms whose
+ * sums reach the 16-bit bound, every length past two blocks of the widest
+ * (32 values), weights of both signs. */
+static void test_int_sum_lane_paths(void **state)
+{
+    (void)state;
+    enum { MAXLEN = 90, NROW = 5, NOP = 3, NT = 80 };
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, 78);
+    static uint16_t rows[NROW][NOP * MAXLEN];
+    static uint8_t a[MAXLEN], b[MAXLEN];
+    const uint16_t *row[NROW];
+    int ra[NT], rb[NT], gs[NT + 1];
+    size_t off[NT];
+    double w[NT], sum[MAXLEN];
+    uint16_t fold[MAXLEN];
+    for (int i = 0; i < NROW; i++) {
+        for (int m = 0; m < NOP * MAXLEN; m++)
+            rows[i][m] = (uint16_t)(m % 7 == 0 ? 510 : sa_rng_randint(&r, 0, 511));
+        row[i] = rows[i];
+    }
+    for (int m = 0; m < MAXLEN; m++) {
+        a[m] = (uint8_t)(m % 5 == 0 ? 255 : sa_rng_randint(&r, 0, 256));
+        b[m] = (uint8_t)sa_rng_randint(&r, 0, 256);
+    }
+    for (int p = 0; p < NT; p++) {
+        ra[p] = (int)sa_rng_randint(&r, 0, NROW);
+        rb[p] = (int)sa_rng_randint(&r, 0, NROW);
+        off[p] = (size_t)sa_rng_randint(&r, 0, NOP) * MAXLEN;
+    }
+    /* groups of 1, 64 (the bound: 64 * 1020 < 2^16), then 2, 3, ... */
+    int ng = 0;
+    for (int q = 0, size = 1; q < NT; q += size, size = size == 1 ? 64 : ng) {
+        gs[ng] = q;
+        w[ng++] = sa_rng_uniform(&r, -0.01, 0.03);
+    }
+    gs[ng] = NT;
+    const int lanes[] = {2, 4, 8};
+    for (int li = 0; li < 3; li++)
+        for (size_t len = 0; len <= MAXLEN; len++)
+            for (int same = 0; same < 2; same++) {
+                const int ran = sa__int_sums_lanes(sum, fold, row, ra, rb, off, w, gs, ng, a,
+                                                   same ? a : b, len, lanes[li]);
+                assert_int_equal(ran, sa__filter_lanes(lanes[li]));
+                for (size_t m = 0; m < len; m++) {
+                    double want = 0.0;
+                    for (int g = 0; g < ng; g++) {
+                        unsigned t = 0;
+                        for (int p = gs[g]; p < gs[g + 1]; p++)
+                            t += (unsigned)row[ra[p]][off[p] + m] + row[rb[p]][off[p] + m];
+                        assert_true(t < 65536u);
+                        want += (double)t * w[g];
+                    }
+                    if (memcmp(&want, &sum[m], sizeof want))
+                        fail_msg("%d lanes, len %zu: sum %zu is %.17g, want %.17g", ran, len, m,
+                                 sum[m], want);
+                    const unsigned f = same ? a[m] : (unsigned)a[m] + b[m];
+                    if (fold[m] != f)
+                        fail_msg("%d lanes, len %zu: fold %zu is %u, want %u", ran, len, m,
+                                 fold[m], f);
+                }
+            }
+}
+
 /* The vector paths of brightness and saturate against the scalar one: all
  * 2^24 colours at one severity of each, and for every severity of both
  * tables the colours with two or three equal channels (the hue's tie
@@ -2336,6 +2401,7 @@ int main(void)
         cmocka_unit_test(test_geometric_channels_independent),
         cmocka_unit_test(test_brightness_saturate_hsv),
         cmocka_unit_test(test_filter_lane_paths),
+        cmocka_unit_test(test_int_sum_lane_paths),
         cmocka_unit_test(test_hsv_vector_paths),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
