@@ -1418,6 +1418,27 @@ static int corr_term_cmp(const void *pa, const void *pb)
 int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, const double *k,
                        int kh, int kw, sa_error *err)
 {
+    /* the kernel cut to its non-zero taps (the tables' small disks sit in
+     * 17 x 17 arrays) */
+    int eh = 0, ew = 0;
+    for (int i = 0; i < 2 * kh + 1; i++)
+        for (int j = 0; j < 2 * kw + 1; j++)
+            if (k[(size_t)i * (2 * kw + 1) + j] != 0.0) {
+                eh = abs(i - kh) > eh ? abs(i - kh) : eh;
+                ew = abs(j - kw) > ew ? abs(j - kw) : ew;
+            }
+    if (eh < kh || ew < kw) {
+        double *kc = malloc((size_t)(2 * eh + 1) * (size_t)(2 * ew + 1) * sizeof *kc);
+        if (!kc)
+            return nomem(err, "correlate2d");
+        for (int i = 0; i < 2 * eh + 1; i++)
+            for (int j = 0; j < 2 * ew + 1; j++)
+                kc[(size_t)i * (2 * ew + 1) + j] =
+                    k[(size_t)(i + kh - eh) * (2 * kw + 1) + (size_t)(j + kw - ew)];
+        const int rc = sa__correlate2d_u8(out, in, h, w, c, kc, eh, ew, err);
+        free(kc);
+        return rc;
+    }
     const int kn = 2 * kw + 1, km = 2 * kh + 1;
     const size_t cc = (size_t)c;
     const size_t rowlen = (size_t)w * cc;
