@@ -21,13 +21,14 @@
  * A lattice value is an integer hash of the cell's corner and the octave's
  * seed (no tables), so a row of texels is one branch-free loop of integer
  * and float32 arithmetic that the compiler vectorises; x86-64 GCC builds add
- * an AVX2 variant of that loop, which rounds exactly as the plain one (no
- * contraction, the same operations in the same order).
+ * AVX-512 and AVX2 variants of that loop, which round exactly as the plain
+ * one (no contraction, the same operations in the same order).
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "simd.h"
 #include "weather.h"
 
 typedef struct frost_style {
@@ -45,12 +46,8 @@ static const frost_style styles[SA__FROST_BUILTIN_N] = {
     {660, 495, 0x165667b1u, {112.4, 123.4, 134.8}, {44.4, 43.3, 41.7}, 2.0},
 };
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
-    !defined(SA_NO_CPU_DISPATCH)
-#define FROST_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define FROST_CLONES
-#endif
+/* The texel loops in AVX-512, AVX2 and baseline variants (simd.h) */
+#define FROST_CLONES SA_CLONES
 
 /* Lattice hash multipliers along x and y. */
 #define HX 0x8da6b343u

@@ -910,35 +910,11 @@ done:
     return rc;
 }
 
-/* clip(a x + b t, 0, 255), truncated, for t = 0..255: row x of the table
- * of frost_blend. */
-SA__CLONES
-static void frost_blend_lut_row(uint8_t *restrict lut, double ax, double b)
-{
-    for (int t = 0; t < 256; t++) {
-        double v = ax + b * t;
-        v = v > 0.0 ? v : 0.0;
-        v = v < 255.0 ? v : 255.0;
-        lut[t] = (uint8_t)(int32_t)v;
-    }
-}
-
-/* out[j] = clip(a in[j] + b tex[j], 0, 255), truncated, for n values.
- * Large images read a table of all 65536 pairs (computed with the same
- * operations), smaller ones compute each value. */
-SA__CLONES
+/* out[j] = clip(a in[j] + b tex[j], 0, 255), truncated, for n values. */
+SA_CLONES
 static void frost_blend(uint8_t *restrict out, const uint8_t *restrict in,
                         const uint8_t *restrict tx, size_t n, double a, double b)
 {
-    uint8_t *lut = n >= 2 * 65536 ? malloc(65536) : NULL;
-    if (lut) {
-        for (int x = 0; x < 256; x++)
-            frost_blend_lut_row(lut + 256 * x, a * x, b);
-        for (size_t j = 0; j < n; j++)
-            out[j] = lut[(size_t)in[j] << 8 | tx[j]];
-        free(lut);
-        return;
-    }
     for (size_t j = 0; j < n; j++) {
         double v = a * in[j] + b * tx[j];
         v = v > 0.0 ? v : 0.0;
