@@ -286,19 +286,22 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
         size_t i = 0;
         if (mask == range) {
             /* a power-of-two range never rejects: whole words at a time */
+#ifdef SA_VEC
+            typedef unsigned long long v8q __attribute__((vector_size(64)));
+            v8q sh[8]; /* the shifts of pieces 8b .. 8b + 7 */
+            const int nsh = per_word / 8;
+            for (int b = 0; b < nsh; b++)
+                for (int l = 0; l < 8; l++)
+                    sh[b][l] = (unsigned long long)((8 * b + l) * k);
+#endif
             for (; i + (size_t)per_word <= n; i += (size_t)per_word) {
                 const uint64_t word = sa_rng_stream_next(&st);
                 int *o = out + i;
                 int j = 0;
 #ifdef SA_VEC
-                typedef unsigned long long v8q __attribute__((vector_size(64)));
-                for (; j + 8 <= per_word; j += 8) {
-                    const v8q w8 = {word, word, word, word, word, word, word, word};
-                    const v8q sh = {(unsigned long long)(j * k), (unsigned long long)((j + 1) * k),
-                                    (unsigned long long)((j + 2) * k), (unsigned long long)((j + 3) * k),
-                                    (unsigned long long)((j + 4) * k), (unsigned long long)((j + 5) * k),
-                                    (unsigned long long)((j + 6) * k), (unsigned long long)((j + 7) * k)};
-                    const v8i v = __builtin_convertvector((w8 >> sh) & mask, v8i) + lo;
+                const v8q w8 = {word, word, word, word, word, word, word, word};
+                for (int b = 0; b < nsh; b++, j += 8) {
+                    const v8i v = __builtin_convertvector((w8 >> sh[b]) & mask, v8i) + lo;
                     memcpy(o + j, &v, sizeof v);
                 }
 #endif
@@ -306,20 +309,15 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
                     o[j] = lo + (int)((uint32_t)(word >> (j * k)) & mask);
             }
         }
-        uint64_t word = 0;
-        int left = 0; /* pieces left in word */
-        for (; i < n; i++) {
-            uint32_t v;
-            do {
-                if (left == 0) {
-                    word = sa_rng_stream_next(&st);
-                    left = per_word;
-                }
-                v = (uint32_t)word & mask;
-                word >>= k;
-                left--;
-            } while (v > range);
-            out[i] = (int)((int64_t)lo + v);
+        /* the pieces in order, each kept when in range (branch-free: a
+         * rejected piece is written and then overwritten) */
+        while (i < n) {
+            uint64_t word = sa_rng_stream_next(&st);
+            for (int j = 0; j < per_word && i < n; j++, word >>= k) {
+                const uint32_t v = (uint32_t)word & mask;
+                out[i] = (int)((int64_t)lo + v);
+                i += v <= range;
+            }
         }
         sa_rng_stream_give(r, &st);
         return;
