@@ -1454,16 +1454,12 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
     double *gw = malloc(kk * sizeof *gw);
     int *slot_of = malloc((size_t)ncol * sizeof *slot_of); /* operand's place in a row, or -1 */
     uint8_t *pad = malloc((size_t)ph * padlen);
+    double *scratch = NULL;
+    const uint16_t **ptrs = NULL;
+    int rc = 0;
     if (!t || !gs || !ra || !rb || !off || !gw || !slot_of || !pad) {
-        free(t);
-        free(gs);
-        free(ra);
-        free(rb);
-        free(off);
-        free(gw);
-        free(slot_of);
-        free(pad);
-        return nomem(err, "correlate2d");
+        rc = nomem(err, "correlate2d");
+        goto done;
     }
     for (int j = 0; j < ncol; j++)
         slot_of[j] = -1;
@@ -1501,20 +1497,11 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
     /* per thread: the ring (16-bit, 64-byte aligned by sa__alloc_f64),
      * then the strip's sums */
     const size_t per = ((size_t)km * rowsz * sizeof(uint16_t) + 63) / 64 * 8 + CORR_STRIP;
-    double *scratch = sa__alloc_f64((size_t)nthr * per);
-    const uint16_t **ptrs = malloc((size_t)nthr * (size_t)km * sizeof *ptrs);
+    scratch = sa__alloc_f64((size_t)nthr * per);
+    ptrs = malloc((size_t)nthr * (size_t)km * sizeof *ptrs);
     if (!scratch || !ptrs) {
-        free(t);
-        free(gs);
-        free(ra);
-        free(rb);
-        free(off);
-        free(gw);
-        free(slot_of);
-        free(pad);
-        sa__free_f64(scratch);
-        free(ptrs);
-        return nomem(err, "correlate2d");
+        rc = nomem(err, "correlate2d");
+        goto done;
     }
     const int lanes = sa__vec_lanes();
     const size_t nstrips = (rowlen + CORR_STRIP - 1) / CORR_STRIP;
@@ -1568,6 +1555,7 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
 #undef CORR_OPERANDS
         }
     }
+done:
     free(t);
     free(gs);
     free(ra);
@@ -1578,5 +1566,5 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
     free(pad);
     sa__free_f64(scratch);
     free(ptrs);
-    return 0;
+    return rc;
 }
