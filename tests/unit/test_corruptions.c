@@ -855,6 +855,68 @@ static void test_int_sum_lane_paths(void **state)
             }
 }
 
+/* The 2-D correlation against a direct sum in long double: symmetric and
+ * asymmetric kernels (the two ways it builds its operands), kernels larger
+ * than the image (reflect-101 folding more than once) and grey and RGB
+ * images. Every byte must be the truncation of the exact value, except
+ * where that value is within 1e-9 of an integer (there the summation order
+ * decides, as it does for the reference's DFT). */
+static void test_correlate2d(void **state)
+{
+    (void)state;
+    sa_rng r;
+    sa_rng_seed(&r, SA_RNG_FAST, 79);
+    const int dims[][3] = {{23, 37, 3}, {1, 1, 3}, {2, 3, 1}, {5, 4, 3}, {64, 70, 1}};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (int sym = 0; sym < 2; sym++) {
+            const int h = dims[di][0], w = dims[di][1], c = dims[di][2];
+            const int kh = 2 + (int)di % 3, kw = 3 - (int)di % 2;
+            const int km = 2 * kh + 1, kn = 2 * kw + 1;
+            double k[11 * 11];
+            for (int i = 0; i < km; i++)
+                for (int j = 0; j < kn; j++) {
+                    /* a few equal weights, a few zeros, both signs */
+                    const int q = (int)sa_rng_randint(&r, 0, 8);
+                    k[i * kn + j] = q == 0 ? 0.0 : q < 3 ? 0.0625 : sa_rng_uniform(&r, -0.05, 0.2);
+                }
+            if (sym)
+                for (int i = 0; i < km; i++)
+                    for (int j = 0; j < kn; j++) {
+                        const int ii = i <= kh ? i : km - 1 - i, jj = j <= kw ? j : kn - 1 - j;
+                        k[i * kn + j] = k[ii * kn + jj];
+                    }
+            const size_t n = (size_t)h * w * c;
+            uint8_t *in = malloc(n), *out = malloc(n);
+            assert_non_null(in);
+            assert_non_null(out);
+            for (size_t m = 0; m < n; m++)
+                in[m] = (uint8_t)(m % 11 == 0 ? 255 : sa_rng_randint(&r, 0, 256));
+            sa_error e = {0};
+            assert_int_equal(sa__correlate2d_u8(out, in, h, w, c, k, kh, kw, &e), 0);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    for (int ch = 0; ch < c; ch++) {
+                        long double v = 0.0L;
+                        for (int i = 0; i < km; i++)
+                            for (int j = 0; j < kn; j++) {
+                                const int yy = sa__border_index(y + i - kh, h, SA__BORDER_REFLECT101);
+                                const int xx = sa__border_index(x + j - kw, w, SA__BORDER_REFLECT101);
+                                v += (long double)k[i * kn + j] * in[((size_t)yy * w + xx) * c + ch];
+                            }
+                        const long double lim = v < 0 ? 0 : v > 255 ? 255 : v;
+                        const int want = (int)lim;
+                        const int got = out[((size_t)y * w + x) * c + ch];
+                        if (got != want && fabsl(v - roundl(v)) > 1e-9L)
+                            fail_msg("%dx%dx%d, %s kernel: value (%d, %d, %d) is %d, want %d "
+                                     "(exact %.12Lf)",
+                                     h, w, c, sym ? "symmetric" : "asymmetric", y, x, ch, got,
+                                     want, v);
+                    }
+            free(in);
+            free(out);
+        }
+}
+
 /* The vector paths of brightness and saturate against the scalar one: all
  * 2^24 colours at one severity of each, and for every severity of both
  * tables the colours with two or three equal channels (the hue's tie
@@ -2402,6 +2464,7 @@ int main(void)
         cmocka_unit_test(test_brightness_saturate_hsv),
         cmocka_unit_test(test_filter_lane_paths),
         cmocka_unit_test(test_int_sum_lane_paths),
+        cmocka_unit_test(test_correlate2d),
         cmocka_unit_test(test_hsv_vector_paths),
         cmocka_unit_test(test_speckle_sigma),
         cmocka_unit_test(test_fog_plasma),
