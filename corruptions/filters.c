@@ -1378,8 +1378,9 @@ static int kernel_symmetric(const double *k, int km, int kn)
 }
 
 /* One term (a + b) * w of the correlation, a and b read from column
- * operand `col` of the rows y + ra and y + rb (ra == rb: the weight is
- * halved, (x + x) * (w / 2) == x * w). */
+ * operand `col` of the rows y + ra and y + rb (ra == rb: a single operand,
+ * a read from row y + ra and b from a row of zeros, so that it joins the
+ * other terms of its weight). */
 typedef struct corr_term {
     double w;
     int col, ra, rb;
@@ -1473,7 +1474,7 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
             q->col = sym ? j - kw : j;
             q->ra = sym ? kh - i : i - kh;
             q->rb = i - kh;
-            q->w = q->ra == q->rb ? v * 0.5 : v;
+            q->w = v;
             slot_of[q->col] = 0;
         }
     int nop = 0; /* operands kept per row */
@@ -1489,16 +1490,16 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
         }
         /* rows of the window counted from its top, y - kh */
         ra[q] = t[q].ra + kh;
-        rb[q] = t[q].rb + kh;
+        rb[q] = t[q].ra == t[q].rb ? km : t[q].rb + kh; /* a single tap: + 0 */
         off[q] = (size_t)slot_of[t[q].col] * CORR_STRIP;
     }
     gs[ng] = nt;
     const size_t rowsz = (size_t)nop * CORR_STRIP; /* one row's operands */
     /* per thread: the ring (16-bit, 64-byte aligned by sa__alloc_f64),
      * then the strip's sums */
-    const size_t per = ((size_t)km * rowsz * sizeof(uint16_t) + 63) / 64 * 8 + CORR_STRIP;
+    const size_t per = (((size_t)km + 1) * rowsz * sizeof(uint16_t) + 63) / 64 * 8 + CORR_STRIP;
     scratch = sa__alloc_f64((size_t)nthr * per);
-    ptrs = malloc((size_t)nthr * (size_t)km * sizeof *ptrs);
+    ptrs = malloc((size_t)nthr * ((size_t)km + 1) * sizeof *ptrs);
     if (!scratch || !ptrs) {
         rc = nomem(err, "correlate2d");
         goto done;
@@ -1508,9 +1509,12 @@ int sa__correlate2d_u8(uint8_t *out, const uint8_t *in, int h, int w, int c, con
     SA_OMP("omp parallel num_threads(nthr)")
     {
         const int id = thread_id();
-        const uint16_t **rows = ptrs + (size_t)id * (size_t)km;
+        const uint16_t **rows = ptrs + (size_t)id * ((size_t)km + 1);
         double *mine = scratch + (size_t)id * per;
         uint16_t *ring = (uint16_t *)(void *)mine;
+        /* after the ring, a row of zeros: the second operand of single taps */
+        rows[km] = ring + (size_t)km * rowsz;
+        memset(ring + (size_t)km * rowsz, 0, rowsz * sizeof *ring);
         double *acc = mine + per - CORR_STRIP;
         /* padded rows, reflect-101 both ways */
         SA_OMP("omp for schedule(static)")
