@@ -192,6 +192,76 @@ SA_AVX512_TARGET static size_t speckle_block_avx512(uint8_t *dst, const uint8_t 
 }
 #endif
 
+#ifdef SA_NOISE_AVX2
+/* (double)u for u < 2^53, exactly, without AVX-512's conversion: the two
+ * 32-bit halves through the 2^52 bias, then their exact sum. */
+SA_AVX2_TARGET static inline __m256d u53_to_pd(__m256i u)
+{
+    const __m256i bias = _mm256_set1_epi64x(0x4330000000000000LL);
+    const __m256d b = _mm256_castsi256_pd(bias);
+    const __m256d h = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(u, 32), bias)), b);
+    const __m256d l = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi64x(0xffffffffLL)), bias)), b);
+    return _mm256_add_pd(_mm256_mul_pd(h, _mm256_set1_pd(4294967296.0)), l);
+}
+
+/* The AVX-512 loop above in AVX2: the eight lanes as two halves of four,
+ * gathers for the two ziggurat tables (the same operations lane by lane). */
+SA_AVX2_TARGET static size_t speckle_block_avx2(uint8_t *dst, const uint8_t *src, size_t m,
+                                                double c, sa_rng_lanes *L, uint64_t *rej_w,
+                                                uint32_t *rej_i)
+{
+    __m256i lo[4], hi[4];
+    sa__xoshiro4_load(lo, L->s, 0);
+    sa__xoshiro4_load(hi, L->s, 1);
+    const __m256d cc = _mm256_set1_pd(c);
+    const __m256i m255 = _mm256_set1_epi64x(255), m511 = _mm256_set1_epi64x(511);
+    const __m128i zero = _mm_setzero_si128(), top = _mm_set1_epi32(255);
+    uint64_t words[256];
+    uint8_t bad[32];
+    SA_ASSERT(m <= 256);
+    size_t nrej = 0;
+    for (size_t i = 0; i < m; i += 8) {
+        __m128i v[2];
+        unsigned b = 0;
+        for (int half = 0; half < 2; half++) {
+            const __m256i w = sa__xoshiro4_step(half ? hi : lo);
+            const size_t i4 = i + 4 * (size_t)half;
+            const __m256i u = _mm256_srli_epi64(w, 11);
+            const __m256i k = _mm256_i64gather_epi64((const long long *)(const void *)sa__zig_k,
+                                                     _mm256_and_si256(w, m255), 8);
+            const __m256d sc = _mm256_i64gather_pd(sa__zig_w, _mm256_and_si256(w, m511), 8);
+            const __m256d z = _mm256_mul_pd(u53_to_pd(u), sc);
+            uint32_t px;
+            memcpy(&px, src + i4, sizeof px);
+            const __m256d d = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)px)));
+            v[half] = _mm_min_epi32(
+                _mm_max_epi32(
+                    _mm256_cvttpd_epi32(_mm256_add_pd(d, _mm256_mul_pd(_mm256_mul_pd(d, cc), z))),
+                    zero),
+                top);
+            _mm256_storeu_si256((__m256i *)(void *)(words + i4), w);
+            /* both below 2^63: the signed comparison is the unsigned one */
+            b |= (~(unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(k, u))) & 15u)
+                 << (4 * half);
+        }
+        /* clamped to 0..255 as the AVX-512 loop's saturating narrowing does */
+        const __m128i p16 = _mm_packus_epi32(v[0], v[1]);
+        _mm_storel_epi64((__m128i *)(void *)(dst + i), _mm_packus_epi16(p16, p16));
+        bad[i / 8] = (uint8_t)b;
+    }
+    for (size_t g = 0; g < m / 8; g++)
+        for (unsigned b = bad[g]; b; b &= b - 1) {
+            const size_t e = g * 8 + (size_t)__builtin_ctz(b);
+            rej_w[nrej] = words[e];
+            rej_i[nrej++] = (uint32_t)e;
+        }
+    sa__xoshiro4_store(L->s, lo, 0);
+    sa__xoshiro4_store(L->s, hi, 1);
+    return nrej;
+}
+#endif
+
 void sa__speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_rng *rng, int path)
 {
     SA_ASSERT(c > 0.0 && c <= 0.6);
@@ -207,9 +277,15 @@ void sa__speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_r
         const size_t m = n - i0 < 256 ? n - i0 : 256;
         size_t nrej = 0, i = 0;
 #ifdef SA_NOISE_AVX512
-        if (path == 2) {
+        if (path == 3) {
             i = m & ~(size_t)7;
             nrej = speckle_block_avx512(dst + i0, src + i0, i, c, &L, rej_w, rej_i);
+        }
+#endif
+#ifdef SA_NOISE_AVX2
+        if (path == 2) {
+            i = m & ~(size_t)7;
+            nrej = speckle_block_avx2(dst + i0, src + i0, i, c, &L, rej_w, rej_i);
         }
 #endif
 #ifdef SA_RNG_LANES_VEC

@@ -69,7 +69,7 @@ int sa__jpeg_compression(sa_image *out, const sa_image *in, sa_corrupt_params ta
  * doubles of that loop, which is numpy.mean's order for this layout. */
 void sa__running_sums(double sum[4], const uint8_t *src, size_t pixels, int ch);
 /* Fast-kind samplers on a chosen code path: 0 the portable scalar form, 1
- * GCC generic vectors, 2 AVX-512, -1 the best this CPU runs (a path the
+ * GCC generic vectors, 2 AVX2, 3 AVX-512, -1 the best this CPU runs (a path the
  * build lacks falls back to a lower one). Every path gives the same bytes;
  * tests compare them. */
 void sa__speckle_fast(uint8_t *dst, const uint8_t *src, size_t n, double c, sa_rng *rng, int path);

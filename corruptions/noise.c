@@ -107,6 +107,55 @@ SA_AVX512_TARGET static size_t gauss_block_avx512(uint8_t *dst, const uint8_t *s
 }
 #endif
 
+#ifdef SA_NOISE_AVX2
+/* The AVX-512 loop above in AVX2: the eight lanes as two halves of four,
+ * each half's words giving 8 elements; gathers for the alias table. */
+SA_AVX2_TARGET static size_t gauss_block_avx2(uint8_t *dst, const uint8_t *src, size_t m,
+                                              const gauss_tabs *g, sa_rng_lanes *L,
+                                              uint32_t *tie_h, uint32_t *tie_i)
+{
+    __m256i lo[4], hi[4];
+    sa__xoshiro4_load(lo, L->s, 0);
+    sa__xoshiro4_load(hi, L->s, 1);
+    const __m256i low23 = _mm256_set1_epi32(0x7fffff), zero = _mm256_setzero_si256();
+    const __m256i top = _mm256_set1_epi32(255);
+    size_t nt = 0;
+    for (size_t i = 0; i < m; i += 16)
+        for (int half = 0; half < 2; half++) {
+            const __m256i w = sa__xoshiro4_step(half ? hi : lo);
+            const size_t i8 = i + 8 * (size_t)half;
+            const __m256i e = _mm256_srli_epi32(w, 23);
+            const __m256i u = _mm256_and_si256(w, low23);
+            const __m256i t = _mm256_i32gather_epi32((const int *)(const void *)g->thr, e, 4);
+            const __m256i pr = _mm256_i32gather_epi32((const int *)(const void *)g->v, e, 4);
+            const __m256i own = _mm256_srai_epi32(_mm256_slli_epi32(pr, 16), 16);
+            const __m256i alias = _mm256_srai_epi32(pr, 16);
+            /* u and t are below 2^23: the signed comparison is the unsigned one */
+            const __m256i d = _mm256_blendv_epi8(own, alias, _mm256_cmpgt_epi32(u, t));
+            const __m256i v = _mm256_cvtepu8_epi32(
+                _mm_loadl_epi64((const __m128i *)(const void *)(src + i8)));
+            const __m256i o = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, d), zero), top);
+            const __m128i p16 =
+                _mm_packus_epi32(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1));
+            _mm_storel_epi64((__m128i *)(void *)(dst + i8), _mm_packus_epi16(p16, p16));
+            unsigned tie = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(u, t)));
+            if (__builtin_expect(tie != 0, 0)) {
+                uint32_t hl[8];
+                _mm256_storeu_si256((__m256i *)(void *)hl, w);
+                do {
+                    const int l = __builtin_ctz(tie);
+                    tie_h[nt] = hl[l];
+                    tie_i[nt++] = (uint32_t)(i8 + (size_t)l);
+                    tie &= tie - 1;
+                } while (tie);
+            }
+        }
+    sa__xoshiro4_store(L->s, lo, 0);
+    sa__xoshiro4_store(L->s, hi, 1);
+    return nt;
+}
+#endif
+
 #ifdef SA_RNG_LANES_VEC
 /* The same draws with the lanes stepped in generic vectors and the look-ups
  * done one element at a time. */
@@ -177,9 +226,15 @@ void sa__gaussian_fast(uint8_t *out, const uint8_t *in, size_t n, double sigma, 
         const size_t m = n - i0 < 256 ? n - i0 : 256;
         size_t nt = 0, i = 0;
 #ifdef SA_NOISE_AVX512
-        if (path == 2) {
+        if (path == 3) {
             i = m & ~(size_t)15;
             nt = gauss_block_avx512(out + i0, in + i0, i, g, &L, tie_h, tie_i);
+        }
+#endif
+#ifdef SA_NOISE_AVX2
+        if (path == 2) {
+            i = m & ~(size_t)15;
+            nt = gauss_block_avx2(out + i0, in + i0, i, g, &L, tie_h, tie_i);
         }
 #endif
 #ifdef SA_RNG_LANES_VEC
