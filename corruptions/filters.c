@@ -271,12 +271,7 @@ void sa__randint_fill(sa_rng *r, int *out, size_t n, int lo, int hi)
             out[i] = lo;
         return;
     }
-    uint32_t mask = range;
-    mask |= mask >> 1;
-    mask |= mask >> 2;
-    mask |= mask >> 4;
-    mask |= mask >> 8;
-    mask |= mask >> 16;
+    const uint32_t mask = (uint32_t)sa_rng_range_mask(range);
     if (r->kind == SA_RNG_FAST) {
         int k = 0;
         while (k < 32 && (mask >> k) != 0)

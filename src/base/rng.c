@@ -330,13 +330,7 @@ int64_t sa_rng_randint(sa_rng *r, int64_t lo, int64_t hi)
     uint64_t range = (uint64_t)(hi - 1 - lo);
     if (range == 0)
         return lo;
-    uint64_t mask = range;
-    mask |= mask >> 1;
-    mask |= mask >> 2;
-    mask |= mask >> 4;
-    mask |= mask >> 8;
-    mask |= mask >> 16;
-    mask |= mask >> 32;
+    const uint64_t mask = sa_rng_range_mask(range);
     uint64_t v;
     if (range <= 0xffffffffull) {
         do

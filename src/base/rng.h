@@ -54,6 +54,18 @@ double sa_rng_uniform(sa_rng *r, double lo, double hi);
 double sa_rng_normal(sa_rng *r, double loc, double scale);
 /* Integer in [lo, hi), NumPy's legacy int64 path; requires lo < hi. */
 int64_t sa_rng_randint(sa_rng *r, int64_t lo, int64_t hi);
+/* The all-ones mask covering range (NumPy's legacy bounded draws mask
+ * their words with it, then reject values above range). */
+static inline uint64_t sa_rng_range_mask(uint64_t range)
+{
+    range |= range >> 1;
+    range |= range >> 2;
+    range |= range >> 4;
+    range |= range >> 8;
+    range |= range >> 16;
+    range |= range >> 32;
+    return range;
+}
 /* Poisson(lam), NumPy's legacy algorithm (multiplication < 10, PTRS >= 10). */
 int64_t sa_rng_poisson(sa_rng *r, double lam);
 
