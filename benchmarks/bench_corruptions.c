@@ -387,12 +387,6 @@ int main(int argc, char **argv)
            "1thr: CPU time of one thread, median of %d passes; all: wall time per image on all "
            "threads, best of %d passes; reference: process CPU time\n",
            loaded ? images : "4 synthetic photo-like images", batch224, batch32, reps, reps);
-    if (live)
-        printf("reference: measured in this run, each corruption just before ours (--reps %d)\n",
-               reps);
-    else
-        printf("reference: %s\n", recorded ? "recorded wall-time medians (another machine, +-30 %)"
-                                            : "none");
     double load[1] = {0};
     if (getloadavg(load, 1) == 1)
         printf("load average at start: %.2f on %ld online CPUs (a busy machine makes the "
@@ -404,6 +398,7 @@ int main(int argc, char **argv)
     printf("%.*s\n", 18 + 3 + 44 + 3 + 44, "--------------------------------------------------------"
                                             "--------------------------------------------------------");
     double sum1_224 = 0, sumref_224 = 0, sum1_32 = 0, sumref_32 = 0;
+    int n_live = 0, n_recorded = 0; /* corruptions with a reference timed here / recorded */
     double speedup[SA_CORRUPT_COUNT];
     int n_speedup = 0;
     char slow[1024] = "";
@@ -440,6 +435,8 @@ int main(int argc, char **argv)
             }
         }
         const sa_json *ref_doc = live_ref ? live_ref : recorded;
+        n_live += live_ref != NULL;
+        n_recorded += !live_ref && recorded;
         timing a = bench((sa_corruption)k, big, batch224, reps, threads);
         timing b = bench((sa_corruption)k, small, batch32, reps, threads);
         const double ri = ref_doc ? ref_ms(ref_doc, "imagecorruptions_224", name) : 0;
@@ -513,8 +510,17 @@ int main(int argc, char **argv)
                    10000.0 * 15 * cells * (sumref_32 / n_bench_ref32) / 3.6e6);
         printf("\n");
     }
-    if (ref_source[0])
-        printf("reference implementations: %s\n", ref_source);
+    if (n_live)
+        printf("reference: measured in this run for %d corruption(s), each just before ours "
+               "(--reps %d): %s\n",
+               n_live, reps, ref_source[0] ? ref_source : "source not named");
+    if (n_recorded)
+        printf("reference: recorded wall-time medians (%s; another machine, +-30 %%) for %d "
+               "corruption(s)\n",
+               baseline, n_recorded);
+    if (!n_live && !n_recorded)
+        printf("reference: none (give --tool with the reference code importable, or "
+               "--baseline)\n");
     sa_json_free(recorded);
     if (measure_ref && tool && strcmp(dir, "/tmp/sa_bench_XXXXXX") != 0) {
         for (int i = 0; i < N_IMAGES; i++) {
