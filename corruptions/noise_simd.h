@@ -29,12 +29,11 @@
 static inline int sa__noise_best_path(void)
 {
 #ifdef SA_NOISE_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    if (sa__cpu_avx512())
         return 3;
 #endif
 #ifdef SA_NOISE_AVX2
-    if (__builtin_cpu_supports("avx2"))
+    if (sa__cpu_avx2())
         return 2;
 #endif
 #ifdef SA_RNG_LANES_VEC

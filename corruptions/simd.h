@@ -45,15 +45,29 @@
 #endif
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* The processor features the AVX-512 and AVX2 variants need (one
+ * definition for every kernel that picks a variant). */
+static inline int sa__cpu_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+}
+
+static inline int sa__cpu_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
 static inline int sa__vec_lanes(void)
 {
 #ifdef SA_LANE_VARIANTS8
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+    if (sa__cpu_avx512())
         return 8;
 #endif
 #ifdef SA_LANE_VARIANTS
-    if (__builtin_cpu_supports("avx2"))
+    if (sa__cpu_avx2())
         return 4;
 #endif
     return 2;
