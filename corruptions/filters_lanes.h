@@ -37,7 +37,8 @@ typedef unsigned char FL_VB __attribute__((vector_size(FL_LANES)));
 /* x in every lane (x - 0 is x exactly, -0 and NaN included) */
 #define FL_SPLAT(x) ((x) - (FL_VD){0})
 #define FL_SEL(m, a, b) ((FL_VD)(((FL_VL)(a) & (m)) | ((FL_VL)(b) & ~(m))))
-/* 16-bit integers, a full register (4 per double lane) and a quarter */
+/* 16-bit integers: a full register (4 per double lane) and a half; 32-bit
+ * integers, a full register */
 #define FL_VW FL_FN(fl_vw)
 #define FL_VWU FL_FN(fl_vwu)
 #define FL_VWH FL_FN(fl_vwh)
@@ -49,32 +50,15 @@ typedef uint16_t FL_VWH __attribute__((vector_size(4 * FL_LANES)));
 typedef int32_t FL_VN __attribute__((vector_size(8 * FL_LANES)));
 typedef unsigned char FL_VB4 __attribute__((vector_size(4 * FL_LANES)));
 #define FL_LDW(p) (*(const FL_VWU *)(const void *)(p))
-/* lo, hi = the two halves of v: FL_HALVES_W of a 16-bit register (4 lanes
- * per double lane), FL_HALVES_N of a 32-bit one (2 lanes per double lane);
- * in registers where the compiler has __builtin_shufflevector */
-#if __GNUC__ >= 12 && FL_LANES == 8
-#define FL_IW_LO 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-#define FL_IW_HI 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-#define FL_IN_LO 0, 1, 2, 3, 4, 5, 6, 7
-#define FL_IN_HI 8, 9, 10, 11, 12, 13, 14, 15
-#elif __GNUC__ >= 12 && FL_LANES == 4
-#define FL_IW_LO 0, 1, 2, 3, 4, 5, 6, 7
-#define FL_IW_HI 8, 9, 10, 11, 12, 13, 14, 15
-#define FL_IN_LO 0, 1, 2, 3
-#define FL_IN_HI 4, 5, 6, 7
-#elif __GNUC__ >= 12 && FL_LANES == 2
-#define FL_IW_LO 0, 1, 2, 3
-#define FL_IW_HI 4, 5, 6, 7
-#define FL_IN_LO 0, 1
-#define FL_IN_HI 2, 3
-#endif
-#ifdef FL_IW_LO
+/* lo, hi = the two halves of v, for the portable 16-bit to double
+ * conversion (x86-64 converts with intrinsics; elsewhere only the 2-lane
+ * variant is built) */
+#if __GNUC__ >= 12 && FL_LANES == 2
 #define FL_HALVES_W(lo, hi, v)                                                                     \
-    ((lo) = __builtin_shufflevector((v), (v), FL_IW_LO),                                           \
-     (hi) = __builtin_shufflevector((v), (v), FL_IW_HI))
+    ((lo) = __builtin_shufflevector((v), (v), 0, 1, 2, 3),                                         \
+     (hi) = __builtin_shufflevector((v), (v), 4, 5, 6, 7))
 #define FL_HALVES_N(lo, hi, v)                                                                     \
-    ((lo) = __builtin_shufflevector((v), (v), FL_IN_LO),                                           \
-     (hi) = __builtin_shufflevector((v), (v), FL_IN_HI))
+    ((lo) = __builtin_shufflevector((v), (v), 0, 1), (hi) = __builtin_shufflevector((v), (v), 2, 3))
 #else
 #define FL_HALVES_W(lo, hi, v)                                                                     \
     (memcpy(&(lo), (const char *)&(v), sizeof(lo)),                                                \
@@ -374,12 +358,6 @@ FL_TARGET static void FL_FN(quantum_u8)(uint8_t *dst, const double *acc, size_t 
 #undef FL_LDW
 #undef FL_HALVES_W
 #undef FL_HALVES_N
-#ifdef FL_IW_LO
-#undef FL_IW_LO
-#undef FL_IW_HI
-#undef FL_IN_LO
-#undef FL_IN_HI
-#endif
 #undef FL_STW
 #endif
 #undef FL_FN
