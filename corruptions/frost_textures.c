@@ -46,8 +46,6 @@ static const frost_style styles[SA__FROST_BUILTIN_N] = {
     {660, 495, 0x165667b1u, {112.4, 123.4, 134.8}, {44.4, 43.3, 41.7}, 2.0},
 };
 
-/* The texel loops in AVX-512, AVX2 and baseline variants (simd.h) */
-#define FROST_CLONES SA_CLONES
 
 /* Lattice hash multipliers along x and y. */
 #define HX 0x8da6b343u
@@ -113,7 +111,7 @@ static inline float raw_field(const sa__frost_builtin *t, float x, float y)
 }
 
 /* v[j] = field at (xs[j], y), j < n. */
-FROST_CLONES
+SA_CLONES
 static void field_row(const sa__frost_builtin *restrict t, const float *restrict xs, float y, int n,
                       float *restrict v)
 {
@@ -182,7 +180,7 @@ void sa__frost_builtin_texel(const sa__frost_builtin *t, int x, int y, uint8_t r
 }
 
 /* Channel values of n field values: rgb[3j + k] = sat(offset[k] + gain[k] v[j]). */
-FROST_CLONES
+SA_CLONES
 static void to_rgb(uint8_t *restrict rgb, const float *restrict v, int n, const float *restrict off,
                    const float *restrict gain)
 {
