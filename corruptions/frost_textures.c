@@ -46,7 +46,6 @@ static const frost_style styles[SA__FROST_BUILTIN_N] = {
     {660, 495, 0x165667b1u, {112.4, 123.4, 134.8}, {44.4, 43.3, 41.7}, 2.0},
 };
 
-
 /* Lattice hash multipliers along x and y. */
 #define HX 0x8da6b343u
 #define HY 0xd8163841u
